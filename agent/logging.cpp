@@ -1,0 +1,64 @@
+#include "agent/logging.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+
+#include "core/error.h"
+
+namespace dbkeeper {
+namespace {
+
+// One JSON object per line; nlohmann escapes the message, which may hold
+// quotes or newlines from a server's error text.
+class JsonLineFormatter final : public spdlog::formatter {
+public:
+  void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& destination) override {
+    auto time = std::chrono::system_clock::to_time_t(message.time);
+    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(message.time.time_since_epoch()).count() % 1000;
+    std::tm utc{};
+    gmtime_r(&time, &utc);
+    char stamp[40];
+    std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
+    nlohmann::json line{
+        {"time", stamp},
+        {"level", std::string(spdlog::level::to_string_view(message.level).data(),
+                              spdlog::level::to_string_view(message.level).size())},
+        {"message", std::string(message.payload.data(), message.payload.size())},
+    };
+    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text += '\n';
+    destination.append(text.data(), text.data() + text.size());
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLineFormatter>(); }
+};
+
+}  // namespace
+
+void configure_logging(std::string_view level, std::string_view format) {
+  auto parsed = spdlog::level::from_str(std::string(level));
+  if (parsed == spdlog::level::off && level != "off")
+    throw Error(ErrorKind::config, "unknown log level '" + std::string(level) +
+                                       "' (expected trace, debug, info, warn, error, critical or off)");
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (format == "json") {
+    sink->set_formatter(std::make_unique<JsonLineFormatter>());
+  } else if (format == "text") {
+    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e%z %l %v"));
+  } else {
+    throw Error(ErrorKind::config, "unknown log format '" + std::string(format) + "' (expected text or json)");
+  }
+  auto logger = std::make_shared<spdlog::logger>("dbkeeper", sink);
+  logger->set_level(parsed);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,36 @@
+#include <array>
+
+#include "backup/engine.h"
+#include "backup/engines/mysql_engine.h"
+#include "backup/engines/postgres_engine.h"
+#include "core/error.h"
+
+namespace dbkeeper {
+namespace {
+
+// The table of engines. MySQL and MariaDB share a client library and tools
+// (mariadb-dump reads both), so one implementation serves both names.
+const std::array<EngineDefinition, 3> k_engines{{
+    {"mysql", "MySQL through libmysqlclient and mysqldump", 3306, [] { return make_mysql_engine(); }},
+    {"mariadb", "MariaDB through libmysqlclient and mariadb-dump", 3306, [] { return make_mysql_engine(); }},
+    {"postgres", "PostgreSQL through libpq and pg_dump", 5432, [] { return make_postgres_engine(); }},
+}};
+
+}  // namespace
+
+std::span<const EngineDefinition> engine_definitions() { return k_engines; }
+
+const EngineDefinition* find_engine(std::string_view name) {
+  for (const auto& definition : k_engines)
+    if (definition.name == name) return &definition;
+  return nullptr;
+}
+
+std::unique_ptr<Engine> create_engine(std::string_view name) {
+  if (const auto* definition = find_engine(name)) return definition->create();
+  std::string known;
+  for (const auto& definition : k_engines) known += (known.empty() ? "" : ", ") + std::string(definition.name);
+  throw Error(ErrorKind::config, "unknown engine '" + std::string(name) + "' (known: " + known + ")");
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,55 @@
+#pragma once
+// One database server dbkeeper looks after, as the configuration describes
+// it. Plain data: only agent/config knows how it is spelled in TOML.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/duration.h"
+#include "core/secret.h"
+
+namespace dbkeeper {
+
+struct TargetSchedule {
+  // Cron expressions (validated), empty when not scheduled.
+  std::string full;
+  std::string incremental;
+  std::string verify;
+  std::string prune;
+  bool continuous_log = false;  // log = "continuous"
+};
+
+struct TargetRetention {
+  std::optional<int> full_count;
+  std::optional<Duration> max_age;
+};
+
+struct TargetQueries {
+  Duration slow_threshold = std::chrono::seconds(1);
+  int top_n = 10;
+};
+
+struct TargetMigrations {
+  std::string database;
+  std::string framework;
+  std::string path;
+};
+
+struct Target {
+  std::string name;
+  std::string engine;  // a name from the engine table: mysql, mariadb, postgres
+  std::string host;
+  unsigned port = 0;
+  std::string socket;  // MySQL: socket file; PostgreSQL: socket directory
+  std::string user;
+  Secret password;
+  std::vector<std::string> databases;
+  Duration connect_timeout = std::chrono::seconds(5);
+  TargetSchedule schedule;
+  TargetRetention retention;
+  TargetQueries queries;
+  std::vector<TargetMigrations> migrations;
+};
+
+}  // namespace dbkeeper

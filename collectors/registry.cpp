@@ -1,0 +1,40 @@
+#include <algorithm>
+#include <array>
+
+#include "collectors/build_info_collector.h"
+#include "collectors/collector.h"
+#include "collectors/up_collector.h"
+
+namespace dbkeeper {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Every collector, in one table: name (also its config key under
+// [collectors.<name>]), scope, default on/off, default refresh interval.
+const std::array<CollectorDefinition, 2> k_collectors{{
+    {"build_info", "version and revision of this agent", CollectorScope::agent, true, 1h,
+     &make_build_info_collector},
+    {"up", "whether each target's database server accepts a connection", CollectorScope::target, true, 15s,
+     &make_up_collector},
+}};
+
+}  // namespace
+
+std::span<const CollectorDefinition> collector_definitions() { return k_collectors; }
+
+const CollectorDefinition* find_collector(std::string_view name) {
+  for (const auto& definition : k_collectors)
+    if (definition.name == name) return &definition;
+  return nullptr;
+}
+
+CollectorSettings default_settings(const CollectorDefinition& definition) {
+  CollectorSettings settings;
+  settings.enabled = definition.enabled_by_default;
+  settings.interval = definition.default_interval;
+  settings.timeout = std::min(settings.timeout, definition.default_interval);
+  return settings;
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,40 @@
+#include "core/spelling_suggestion.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace dbkeeper {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  // Optimal string alignment distance, full matrix: keys are short.
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::optional<std::string> closest_match(std::string_view word, std::span<const std::string_view> candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = 0;
+  for (auto candidate : candidates) {
+    std::size_t distance = edit_distance(word, candidate);
+    if (!best || distance < best_distance) {
+      best = std::string(candidate);
+      best_distance = distance;
+    }
+  }
+  // Close means at most a third of the longer word, and never more than 3 edits.
+  std::size_t limit = std::min<std::size_t>(3, std::max<std::size_t>(1, std::max(word.size(), best ? best->size() : 0) / 3));
+  if (best && best_distance <= limit) return best;
+  return std::nullopt;
+}
+
+}  // namespace dbkeeper
