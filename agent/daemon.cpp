@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "agent/http_endpoint.h"
@@ -12,6 +14,9 @@
 
 namespace dbkeeper {
 namespace {
+
+// systemd waits TimeoutStopSec; we promise to be gone well within 5 s.
+constexpr std::chrono::milliseconds k_collector_stop_grace{2000};
 
 sigset_t handled_signals() {
   sigset_t set;
@@ -67,7 +72,14 @@ int run_daemon(const Config& config) {
   // Stop accepting scrapes first, then collectors; both are bounded by the
   // collectors' timeouts.
   endpoint.reset();
-  runner->stop();
+  if (!runner->stop(k_collector_stop_grace)) {
+    // A collector is blocked in a database call until its timeout. Its
+    // results are only in memory, so nothing is lost by not waiting.
+    spdlog::warn("a collector is still waiting on a database; exiting without it");
+    spdlog::info("stopped");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -92,23 +92,32 @@ void CollectorRunner::refresh_all() {
 void CollectorRunner::start() {
   for (auto& instance : m_instances) {
     Instance* raw = instance.get();
+    {
+      std::lock_guard lock(m_running_mutex);
+      ++m_running;
+    }
     raw->thread = std::jthread([this, raw](std::stop_token stop) {
       while (!stop.stop_requested()) {
         refresh(*raw);
         std::unique_lock lock(raw->wake_mutex);
         raw->wake.wait_for(lock, stop, raw->settings.interval, [] { return false; });
       }
+      std::lock_guard lock(m_running_mutex);
+      --m_running;
+      m_running_changed.notify_all();
     });
   }
 }
 
-void CollectorRunner::stop() {
-  for (auto& instance : m_instances) {
-    if (instance->thread.joinable()) {
-      instance->thread.request_stop();
-      instance->thread.join();
-    }
+bool CollectorRunner::stop(std::chrono::milliseconds grace) {
+  for (auto& instance : m_instances) instance->thread.request_stop();
+  {
+    std::unique_lock lock(m_running_mutex);
+    if (!m_running_changed.wait_for(lock, grace, [&] { return m_running == 0; })) return false;
   }
+  for (auto& instance : m_instances)
+    if (instance->thread.joinable()) instance->thread.join();
+  return true;
 }
 
 std::vector<prometheus::MetricFamily> CollectorRunner::Collect() const {

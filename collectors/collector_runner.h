@@ -7,7 +7,10 @@
 
 #include <prometheus/collectable.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,8 +35,10 @@ public:
 
   // Starts one thread per collector instance; each refreshes at once, then on its interval.
   void start();
-  // Asks every thread to stop and joins them. Idempotent.
-  void stop();
+  // Asks every thread to stop and waits up to `grace` for them. Returns false
+  // when some collector is still inside a refresh (a database call that has
+  // not hit its timeout yet); the caller may then exit without waiting.
+  bool stop(std::chrono::milliseconds grace = std::chrono::hours(1));
   // Refreshes every instance once on the calling thread (used before start,
   // and by tests that want a deterministic state).
   void refresh_all();
@@ -44,6 +49,9 @@ private:
   struct Instance;
   void refresh(Instance& instance);
   std::vector<std::unique_ptr<Instance>> m_instances;
+  std::mutex m_running_mutex;
+  std::condition_variable m_running_changed;
+  std::size_t m_running = 0;
 };
 
 }  // namespace dbkeeper

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -201,7 +201,8 @@ ChildProcess ChildProcess::start(const ProcessSpec& spec) {
   state->pid = pid;
   child_ends.clear();
 
-  int pidfd = static_cast<int>(::pidfd_open(pid, 0));
+  // glibc 2.36 declares pidfd_open without C linkage; call the syscall.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
     int saved = errno;
     ::kill(pid, SIGKILL);
