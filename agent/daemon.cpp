@@ -69,9 +69,10 @@ int run_daemon(const Config& config) {
     break;
   }
 
-  // Stop accepting scrapes first, then collectors; both are bounded by the
-  // collectors' timeouts.
+  // Collectors wind down while civetweb closes (which takes about a second).
+  runner->request_stop();
   endpoint.reset();
+  spdlog::debug("http endpoint closed");
   if (!runner->stop(k_collector_stop_grace)) {
     // A collector is blocked in a database call until its timeout. Its
     // results are only in memory, so nothing is lost by not waiting.

@@ -109,8 +109,12 @@ void CollectorRunner::start() {
   }
 }
 
-bool CollectorRunner::stop(std::chrono::milliseconds grace) {
+void CollectorRunner::request_stop() {
   for (auto& instance : m_instances) instance->thread.request_stop();
+}
+
+bool CollectorRunner::stop(std::chrono::milliseconds grace) {
+  request_stop();
   {
     std::unique_lock lock(m_running_mutex);
     if (!m_running_changed.wait_for(lock, grace, [&] { return m_running == 0; })) return false;

@@ -35,6 +35,8 @@ public:
 
   // Starts one thread per collector instance; each refreshes at once, then on its interval.
   void start();
+  // Asks every thread to stop without waiting.
+  void request_stop();
   // Asks every thread to stop and waits up to `grace` for them. Returns false
   // when some collector is still inside a refresh (a database call that has
   // not hit its timeout yet); the caller may then exit without waiting.
