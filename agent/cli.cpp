@@ -69,7 +69,9 @@ int not_available(const Invocation& invocation) {
   return k_exit_failure;
 }
 
-int handle_run(const Invocation& invocation) { return run_daemon(invocation.config); }
+int handle_run(const Invocation& invocation) {
+  return run_daemon(invocation.config);
+}
 
 int handle_check_config(const Invocation& invocation) {
   std::cout << describe_config(invocation.config);
@@ -150,9 +152,8 @@ void print_usage(std::ostream& out) {
 po::options_description common_options() {
   po::options_description options("options");
   options.add_options()("config,c", po::value<std::string>()->default_value(k_default_config_path)->value_name("FILE"),
-                        "configuration file")(
-      "log-level", po::value<std::string>()->value_name("LEVEL"),
-      "trace, debug, info, warn, error (overrides agent.log_level)")(
+                        "configuration file")("log-level", po::value<std::string>()->value_name("LEVEL"),
+                                              "trace, debug, info, warn, error (overrides agent.log_level)")(
       "log-format", po::value<std::string>()->value_name("FORMAT"), "text or json (overrides agent.log_format)")(
       "help,h", "show this help");
   return options;

@@ -35,7 +35,8 @@ std::vector<std::string_view> engine_names() {
 bool valid_target_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   if (!std::isalnum(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; });
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; });
 }
 
 // "host:port" or "[v6]:port".
@@ -44,10 +45,12 @@ std::optional<std::string> listen_address_problem(std::string_view address) {
   if (colon == std::string_view::npos || colon == 0) return "expected \"host:port\", e.g. \"127.0.0.1:9745\"";
   std::string_view host = address.substr(0, colon);
   std::string_view port = address.substr(colon + 1);
-  if (host.front() == '[' && host.back() != ']') return "an IPv6 address must be written in brackets, e.g. \"[::1]:9745\"";
+  if (host.front() == '[' && host.back() != ']')
+    return "an IPv6 address must be written in brackets, e.g. \"[::1]:9745\"";
   if (host.front() != '[' && host.find(':') != std::string_view::npos)
     return "an IPv6 address must be written in brackets, e.g. \"[::1]:9745\"";
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
       std::stoi(std::string(port)) > 65535)
     return "port \"" + std::string(port) + "\" is not a number from 0 to 65535";
   return std::nullopt;
@@ -72,8 +75,8 @@ std::optional<Secret> read_password_file(TomlTableReader& reader, const std::str
   if ((info.st_mode & 0077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    reader.problem("password_file", "'" + file + "' is accessible by other users (mode " + mode +
-                                        "); run: chmod 600 '" + file + "'");
+    reader.problem("password_file",
+                   "'" + file + "' is accessible by other users (mode " + mode + "); run: chmod 600 '" + file + "'");
     return std::nullopt;
   }
   std::ifstream in(file, std::ios::binary);
@@ -154,8 +157,9 @@ std::optional<Target> read_target(TomlTableReader& target, ConfigProblems& probl
 
   if (auto name = target.string("name", true)) {
     if (!valid_target_name(*name))
-      target.problem("name", "\"" + *name + "\" is not a valid target name (letters, digits, '_', '-' and '.', "
-                                            "starting with a letter or digit, at most 64 characters)");
+      target.problem("name", "\"" + *name +
+                                 "\" is not a valid target name (letters, digits, '_', '-' and '.', "
+                                 "starting with a letter or digit, at most 64 characters)");
     result.name = *name;
   }
   auto engines = engine_names();
@@ -291,7 +295,8 @@ ConfigInvalid::ConfigInvalid(std::vector<std::string> problems)
 Config load_config(const std::filesystem::path& path) {
   ConfigProblems problems(path);
   std::error_code error;
-  if (!std::filesystem::exists(path, error)) throw ConfigInvalid({path.string() + ": configuration file does not exist"});
+  if (!std::filesystem::exists(path, error))
+    throw ConfigInvalid({path.string() + ": configuration file does not exist"});
 
   toml::table document;
   try {
@@ -309,7 +314,8 @@ Config load_config(const std::filesystem::path& path) {
 
   const toml::array* targets = root.array_of_tables("target");
   if (targets == nullptr && !root.has("target"))
-    problems.add(toml::source_region{}, "target", "no [[target]] is configured; add at least one database to look after");
+    problems.add(toml::source_region{}, "target",
+                 "no [[target]] is configured; add at least one database to look after");
   if (targets) {
     std::map<std::string, std::size_t> seen;
     std::size_t index = 0;
@@ -336,8 +342,8 @@ Config load_config(const std::filesystem::path& path) {
 std::string describe_config(const Config& config) {
   std::ostringstream out;
   out << "configuration " << config.path.string() << " is valid\n";
-  out << "agent: listen " << config.agent.listen_address << ", repository " << config.agent.repository
-      << ", log level " << config.agent.log_level << "\n";
+  out << "agent: listen " << config.agent.listen_address << ", repository " << config.agent.repository << ", log level "
+      << config.agent.log_level << "\n";
   out << config.targets.size() << (config.targets.size() == 1 ? " target:\n" : " targets:\n");
   for (const auto& target : config.targets) {
     std::string endpoint = target.socket.empty() ? target.host + ":" + std::to_string(target.port) : target.socket;
@@ -361,10 +367,12 @@ std::string describe_config(const Config& config) {
     std::string retention;
     if (target.retention.full_count) retention = "last " + std::to_string(*target.retention.full_count) + " full";
     if (target.retention.max_age)
-      retention += (retention.empty() ? "" : " and ") + std::string("younger than ") + format_duration(*target.retention.max_age);
+      retention += (retention.empty() ? "" : " and ") + std::string("younger than ") +
+                   format_duration(*target.retention.max_age);
     line("retention", retention.empty() ? "keep everything" : retention);
     for (const auto& migration : target.migrations)
-      out << "    migrations   " << migration.database << " (" << migration.framework << ") from " << migration.path << "\n";
+      out << "    migrations   " << migration.database << " (" << migration.framework << ") from " << migration.path
+          << "\n";
   }
   return out.str();
 }

@@ -34,11 +34,11 @@ struct Config {
 // Every problem found in a configuration file, each formatted
 // "<file>:<line>:<column>: <key path>: <what is wrong>".
 class ConfigInvalid : public Error {
-public:
+ public:
   explicit ConfigInvalid(std::vector<std::string> problems);
   const std::vector<std::string>& problems() const { return m_problems; }
 
-private:
+ private:
   std::vector<std::string> m_problems;
 };
 

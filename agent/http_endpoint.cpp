@@ -32,7 +32,7 @@ void send(mg_connection* connection, int status, std::string_view content_type, 
 }
 
 class MetricsHandler final : public CivetHandler {
-public:
+ public:
   explicit MetricsHandler(std::vector<std::shared_ptr<prometheus::Collectable>> collectables)
       : m_collectables(std::move(collectables)) {}
 
@@ -52,12 +52,12 @@ public:
     return true;
   }
 
-private:
+ private:
   std::vector<std::shared_ptr<prometheus::Collectable>> m_collectables;
 };
 
 class HealthHandler final : public CivetHandler {
-public:
+ public:
   bool handleGet(CivetServer*, mg_connection* connection) override {
     send(connection, 200, "text/plain; charset=utf-8", "ok\n");
     return true;
@@ -65,7 +65,7 @@ public:
 };
 
 class IndexHandler final : public CivetHandler {
-public:
+ public:
   bool handleGet(CivetServer*, mg_connection* connection) override {
     const mg_request_info* request = mg_get_request_info(connection);
     if (request && request->local_uri && std::string_view(request->local_uri) != "/") {
@@ -95,11 +95,15 @@ HttpEndpoint::HttpEndpoint(const std::string& listen_address,
                            std::vector<std::shared_ptr<prometheus::Collectable>> collectables)
     : m_server(std::make_unique<Server>(std::move(collectables))) {
   std::vector<std::string> options{
-      "listening_ports", listen_address,
+      "listening_ports",
+      listen_address,
       // Scrapes are short; a few threads keep memory small.
-      "num_threads", "4",
-      "request_timeout_ms", "10000",
-      "enable_keep_alive", "no",
+      "num_threads",
+      "4",
+      "request_timeout_ms",
+      "10000",
+      "enable_keep_alive",
+      "no",
   };
   CivetCallbacks callbacks;
   callbacks.log_message = &record_log_message;
@@ -119,6 +123,8 @@ HttpEndpoint::~HttpEndpoint() {
   if (m_server && m_server->civet) m_server->civet->close();
 }
 
-std::vector<int> HttpEndpoint::listening_ports() const { return m_server->civet->getListeningPorts(); }
+std::vector<int> HttpEndpoint::listening_ports() const {
+  return m_server->civet->getListeningPorts();
+}
 
 }  // namespace dbkeeper

@@ -13,7 +13,7 @@
 namespace dbkeeper {
 
 class HttpEndpoint {
-public:
+ public:
   // Listens on "host:port" ("[v6]:port"); port 0 picks a free port.
   // Throws Error{io} naming the address when it cannot listen.
   HttpEndpoint(const std::string& listen_address, std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
@@ -24,7 +24,7 @@ public:
   // The ports actually bound (useful with port 0).
   std::vector<int> listening_ports() const;
 
-private:
+ private:
   struct Server;
   std::unique_ptr<Server> m_server;
 };

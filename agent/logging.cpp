@@ -17,7 +17,7 @@ namespace {
 // One JSON object per line; nlohmann escapes the message, which may hold
 // quotes or newlines from a server's error text.
 class JsonLineFormatter final : public spdlog::formatter {
-public:
+ public:
   void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& destination) override {
     auto time = std::chrono::system_clock::to_time_t(message.time);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(message.time.time_since_epoch()).count() % 1000;

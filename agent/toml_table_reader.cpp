@@ -48,7 +48,9 @@ void TomlTableReader::problem_at_table(const std::string& message) const {
   m_problems.add(m_table.source(), m_path, message);
 }
 
-bool TomlTableReader::has(std::string_view key) const { return m_table.contains(key); }
+bool TomlTableReader::has(std::string_view key) const {
+  return m_table.contains(key);
+}
 
 void TomlTableReader::accept(std::string_view key) {
   if (std::find(m_known.begin(), m_known.end(), key) == m_known.end()) m_known.emplace_back(key);
@@ -78,7 +80,7 @@ std::optional<std::string> TomlTableReader::string(std::string_view key, bool re
 }
 
 std::optional<std::int64_t> TomlTableReader::integer(std::string_view key, std::int64_t min, std::int64_t max,
-                                                    bool required) {
+                                                     bool required) {
   const toml::node* value = node(key);
   if (value == nullptr) {
     if (required) m_problems.add(m_table.source(), key_path(key), "required key is missing");

@@ -19,19 +19,19 @@
 namespace dbkeeper {
 
 class ConfigProblems {
-public:
+ public:
   explicit ConfigProblems(std::filesystem::path file) : m_file(std::move(file)) {}
   void add(const toml::source_region& where, const std::string& key_path, const std::string& message);
   const std::vector<std::string>& list() const { return m_problems; }
   const std::filesystem::path& file() const { return m_file; }
 
-private:
+ private:
   std::filesystem::path m_file;
   std::vector<std::string> m_problems;
 };
 
 class TomlTableReader {
-public:
+ public:
   TomlTableReader(const toml::table& table, std::string path, ConfigProblems& problems);
 
   const std::string& path() const { return m_path; }
@@ -46,7 +46,8 @@ public:
   std::optional<bool> boolean(std::string_view key);
   std::optional<Duration> duration(std::string_view key, Duration min = Duration(1));
   // A string that must be one of `choices`.
-  std::optional<std::string> choice(std::string_view key, std::span<const std::string_view> choices, bool required = false);
+  std::optional<std::string> choice(std::string_view key, std::span<const std::string_view> choices,
+                                    bool required = false);
   std::optional<std::vector<std::string>> string_array(std::string_view key);
   // Sub-tables: nullptr when absent or of the wrong type (then a problem is recorded).
   const toml::table* table(std::string_view key);
@@ -56,7 +57,7 @@ public:
   // Records a problem for every key not read. `hint` explains common mistakes.
   void finish(const std::vector<std::pair<std::string_view, std::string_view>>& hints = {});
 
-private:
+ private:
   const toml::node* node(std::string_view key);
   void wrong_type(std::string_view key, const toml::node& node, std::string_view expected) const;
 

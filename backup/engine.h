@@ -18,7 +18,7 @@ struct ServerIdentity {
 };
 
 class Engine {
-public:
+ public:
   virtual ~Engine() = default;
 
   // Connects with the target's timeout, runs a trivial statement and returns

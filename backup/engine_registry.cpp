@@ -18,7 +18,9 @@ const std::array<EngineDefinition, 3> k_engines{{
 
 }  // namespace
 
-std::span<const EngineDefinition> engine_definitions() { return k_engines; }
+std::span<const EngineDefinition> engine_definitions() {
+  return k_engines;
+}
 
 const EngineDefinition* find_engine(std::string_view name) {
   for (const auto& definition : k_engines)

@@ -6,19 +6,20 @@ namespace dbkeeper {
 namespace {
 
 class BuildInfoCollector final : public Collector {
-public:
+ public:
   explicit BuildInfoCollector(BuildIdentity build) : m_build(std::move(build)) {}
 
   void refresh() override {}
 
   std::vector<prometheus::MetricFamily> collect() const override {
-    auto family = make_family("build_info", "A metric with a constant 1, labelled with the version and revision of dbkeeper.",
-                              prometheus::MetricType::Gauge);
+    auto family =
+        make_family("build_info", "A metric with a constant 1, labelled with the version and revision of dbkeeper.",
+                    prometheus::MetricType::Gauge);
     add_gauge(family, {{"version", m_build.version}, {"revision", m_build.revision}}, 1);
     return {family};
   }
 
-private:
+ private:
   BuildIdentity m_build;
 };
 

@@ -20,7 +20,7 @@
 namespace dbkeeper {
 
 class Collector {
-public:
+ public:
   virtual ~Collector() = default;
   virtual void refresh() = 0;
   virtual std::vector<prometheus::MetricFamily> collect() const = 0;

@@ -60,7 +60,9 @@ CollectorRunner::CollectorRunner(const std::vector<Target>& targets, const Colle
   }
 }
 
-CollectorRunner::~CollectorRunner() { stop(); }
+CollectorRunner::~CollectorRunner() {
+  stop();
+}
 
 void CollectorRunner::refresh(Instance& instance) {
   std::lock_guard lock(instance.refresh_mutex);

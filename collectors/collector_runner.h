@@ -10,8 +10,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,7 +26,7 @@ struct CollectorPlan {
 };
 
 class CollectorRunner final : public prometheus::Collectable {
-public:
+ public:
   // `targets` must outlive the runner.
   CollectorRunner(const std::vector<Target>& targets, const CollectorPlan& plan);
   ~CollectorRunner() override;
@@ -47,7 +47,7 @@ public:
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
-private:
+ private:
   struct Instance;
   void refresh(Instance& instance);
   std::vector<std::unique_ptr<Instance>> m_instances;

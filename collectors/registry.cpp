@@ -13,15 +13,16 @@ using namespace std::chrono_literals;
 // Every collector, in one table: name (also its config key under
 // [collectors.<name>]), scope, default on/off, default refresh interval.
 const std::array<CollectorDefinition, 2> k_collectors{{
-    {"build_info", "version and revision of this agent", CollectorScope::agent, true, 1h,
-     &make_build_info_collector},
+    {"build_info", "version and revision of this agent", CollectorScope::agent, true, 1h, &make_build_info_collector},
     {"up", "whether each target's database server accepts a connection", CollectorScope::target, true, 15s,
      &make_up_collector},
 }};
 
 }  // namespace
 
-std::span<const CollectorDefinition> collector_definitions() { return k_collectors; }
+std::span<const CollectorDefinition> collector_definitions() {
+  return k_collectors;
+}
 
 const CollectorDefinition* find_collector(std::string_view name) {
   for (const auto& definition : k_collectors)

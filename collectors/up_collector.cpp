@@ -10,7 +10,7 @@ namespace dbkeeper {
 namespace {
 
 class UpCollector final : public Collector {
-public:
+ public:
   UpCollector(const Target& target, Duration timeout) : m_target(target), m_engine(create_engine(target.engine)) {
     // A probe must finish within the collector's timeout even when the
     // target allows a slower connect.
@@ -34,7 +34,7 @@ public:
     return {family};
   }
 
-private:
+ private:
   Target m_target;
   std::unique_ptr<Engine> m_engine;
   // 0 until the first probe answers: an agent that has not reached the

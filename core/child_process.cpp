@@ -78,26 +78,26 @@ struct ChildProcess::State {
 namespace {
 
 class SpawnFileActions {
-public:
+ public:
   SpawnFileActions() { posix_spawn_file_actions_init(&m_actions); }
   ~SpawnFileActions() { posix_spawn_file_actions_destroy(&m_actions); }
   SpawnFileActions(const SpawnFileActions&) = delete;
   SpawnFileActions& operator=(const SpawnFileActions&) = delete;
   posix_spawn_file_actions_t* get() { return &m_actions; }
 
-private:
+ private:
   posix_spawn_file_actions_t m_actions;
 };
 
 class SpawnAttributes {
-public:
+ public:
   SpawnAttributes() { posix_spawnattr_init(&m_attributes); }
   ~SpawnAttributes() { posix_spawnattr_destroy(&m_attributes); }
   SpawnAttributes(const SpawnAttributes&) = delete;
   SpawnAttributes& operator=(const SpawnAttributes&) = delete;
   posix_spawnattr_t* get() { return &m_attributes; }
 
-private:
+ private:
   posix_spawnattr_t m_attributes;
 };
 
@@ -129,8 +129,7 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
 UniqueFd plan_output(SpawnFileActions& actions, const ProcessOutput& output, int target_fd,
                      std::vector<UniqueFd>& child_ends) {
   switch (output.mode) {
-    case ProcessOutput::Mode::inherit:
-      return {};
+    case ProcessOutput::Mode::inherit: return {};
     case ProcessOutput::Mode::null:
       posix_spawn_file_actions_addopen(actions.get(), target_fd, "/dev/null", O_WRONLY, 0);
       return {};
@@ -186,8 +185,7 @@ ChildProcess ChildProcess::start(const ProcessSpec& spec) {
   posix_spawnattr_setsigmask(attributes.get(), &empty_mask);
   posix_spawnattr_setsigdefault(attributes.get(), &default_signals);
   posix_spawnattr_setpgroup(attributes.get(), 0);
-  posix_spawnattr_setflags(attributes.get(),
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(attributes.get(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<std::string> env_strings = build_environment(spec);
@@ -196,8 +194,7 @@ ChildProcess ChildProcess::start(const ProcessSpec& spec) {
 
   pid_t pid = -1;
   int rc = ::posix_spawnp(&pid, argv[0], actions.get(), attributes.get(), argv.data(), envp.data());
-  if (rc != 0)
-    throw Error(ErrorKind::process, "unable to start '" + state->program + "': " + std::strerror(rc));
+  if (rc != 0) throw Error(ErrorKind::process, "unable to start '" + state->program + "': " + std::strerror(rc));
   state->pid = pid;
   child_ends.clear();
 
@@ -212,7 +209,8 @@ ChildProcess ChildProcess::start(const ProcessSpec& spec) {
   state->pidfd = UniqueFd(pidfd);
 
   if (stderr_read)
-    state->stderr_reader = std::thread([s = state.get(), fd = std::move(stderr_read)]() mutable { s->read_stderr(std::move(fd)); });
+    state->stderr_reader =
+        std::thread([s = state.get(), fd = std::move(stderr_read)]() mutable { s->read_stderr(std::move(fd)); });
   return ChildProcess(std::move(state));
 }
 
@@ -241,11 +239,21 @@ ChildProcess::~ChildProcess() {
   m_state->join_reader();
 }
 
-pid_t ChildProcess::pid() const { return m_state->pid; }
-const std::string& ChildProcess::program() const { return m_state->program; }
-bool ChildProcess::running() const { return !m_state->exit_status.has_value(); }
-int ChildProcess::stdout_fd() const { return m_state->stdout_read.get(); }
-UniqueFd ChildProcess::take_stdin() { return std::move(m_state->stdin_write); }
+pid_t ChildProcess::pid() const {
+  return m_state->pid;
+}
+const std::string& ChildProcess::program() const {
+  return m_state->program;
+}
+bool ChildProcess::running() const {
+  return !m_state->exit_status.has_value();
+}
+int ChildProcess::stdout_fd() const {
+  return m_state->stdout_read.get();
+}
+UniqueFd ChildProcess::take_stdin() {
+  return std::move(m_state->stdin_write);
+}
 
 ExitStatus ChildProcess::wait() {
   m_state->stdin_write.reset();
@@ -297,8 +305,8 @@ CompletedProcess run_process(ProcessSpec spec, std::chrono::milliseconds timeout
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       child.terminate(std::chrono::seconds(1), SIGKILL);
-      throw Error(ErrorKind::timeout, "'" + child.program() + "' did not finish within " +
-                                          std::to_string(timeout.count()) + " ms");
+      throw Error(ErrorKind::timeout,
+                  "'" + child.program() + "' did not finish within " + std::to_string(timeout.count()) + " ms");
     }
     int rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
     if (rc < 0 && errno == EINTR) continue;
@@ -314,8 +322,8 @@ CompletedProcess run_process(ProcessSpec spec, std::chrono::milliseconds timeout
   auto status = child.wait_for(std::max(left, std::chrono::milliseconds(0)));
   if (!status) {
     child.terminate(std::chrono::seconds(1), SIGKILL);
-    throw Error(ErrorKind::timeout, "'" + child.program() + "' did not exit within " +
-                                        std::to_string(timeout.count()) + " ms");
+    throw Error(ErrorKind::timeout,
+                "'" + child.program() + "' did not exit within " + std::to_string(timeout.count()) + " ms");
   }
   return CompletedProcess{*status, std::move(output), child.stderr_text()};
 }

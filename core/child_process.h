@@ -58,7 +58,7 @@ struct ProcessSpec {
 };
 
 class ChildProcess {
-public:
+ public:
   static constexpr std::size_t k_stderr_capture_limit = 64 * 1024;
 
   // Throws Error{process} naming the program when it cannot be started.
@@ -86,7 +86,7 @@ public:
   // Captured stderr, trimmed of trailing whitespace. Complete once wait() returned.
   std::string stderr_text() const;
 
-private:
+ private:
   struct State;
   explicit ChildProcess(std::unique_ptr<State> state);
   std::unique_ptr<State> m_state;

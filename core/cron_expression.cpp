@@ -30,7 +30,7 @@ constexpr std::array<FieldSpec, 5> k_fields{{
 }};
 
 class FieldParser {
-public:
+ public:
   FieldParser(std::string_view expression, const FieldSpec& spec) : m_expression(expression), m_spec(spec) {}
 
   [[noreturn]] void reject(std::string_view field, const std::string& why) const {
@@ -66,7 +66,8 @@ public:
     std::size_t start = 0;
     while (start <= field.size()) {
       std::size_t comma = field.find(',', start);
-      std::string_view item = field.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+      std::string_view item =
+          field.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       parse_item(field, item, values);
       if (comma == std::string_view::npos) break;
       start = comma + 1;
@@ -74,7 +75,7 @@ public:
     return values;
   }
 
-private:
+ private:
   void parse_item(std::string_view field, std::string_view item, std::vector<int>& values) const {
     if (item.empty()) reject(field, "empty list element");
     int step = 1;
@@ -82,7 +83,8 @@ private:
     std::string_view range = item.substr(0, slash);
     if (slash != std::string_view::npos) {
       std::string_view step_text = item.substr(slash + 1);
-      if (step_text.empty() || !std::all_of(step_text.begin(), step_text.end(), [](unsigned char c) { return std::isdigit(c); }))
+      if (step_text.empty() ||
+          !std::all_of(step_text.begin(), step_text.end(), [](unsigned char c) { return std::isdigit(c); }))
         reject(field, "step \"" + std::string(step_text) + "\" is not a positive number");
       step = std::stoi(std::string(step_text.substr(0, 6)));
       if (step <= 0 || step > m_spec.max) reject(field, "step " + std::to_string(step) + " is out of range");

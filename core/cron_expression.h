@@ -12,7 +12,7 @@
 namespace dbkeeper {
 
 class CronExpression {
-public:
+ public:
   // Throws Error{config} naming the field and the value that is wrong.
   static CronExpression parse(std::string_view text);
 
@@ -23,7 +23,7 @@ public:
   // `day_of_week` is 0 (Sunday) to 6.
   bool day(int day_of_month, int day_of_week) const;
 
-private:
+ private:
   std::string m_text;
   std::bitset<60> m_minutes;
   std::bitset<24> m_hours;

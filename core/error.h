@@ -24,12 +24,12 @@ enum class ErrorKind {
 std::string_view to_string(ErrorKind kind);
 
 class Error : public std::runtime_error {
-public:
+ public:
   Error(ErrorKind kind, const std::string& message);
 
   ErrorKind kind() const { return m_kind; }
 
-private:
+ private:
   ErrorKind m_kind;
 };
 

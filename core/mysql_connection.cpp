@@ -1,7 +1,7 @@
 #include "core/mysql_connection.h"
 
-#include <mysql.h>
 #include <errmsg.h>
+#include <mysql.h>
 
 #include <mutex>
 
@@ -98,9 +98,13 @@ QueryResult MysqlConnection::query(std::string_view sql) {
   return result;
 }
 
-void MysqlConnection::execute(std::string_view sql) { query(sql); }
+void MysqlConnection::execute(std::string_view sql) {
+  query(sql);
+}
 
-std::string MysqlConnection::server_version() const { return mysql_get_server_info(m_handle->mysql); }
+std::string MysqlConnection::server_version() const {
+  return mysql_get_server_info(m_handle->mysql);
+}
 
 std::string MysqlConnection::quote_identifier(std::string_view name) {
   std::string quoted = "`";

@@ -23,7 +23,7 @@ struct MysqlConnectOptions {
 };
 
 class MysqlConnection {
-public:
+ public:
   // Throws Error{connection} with the server's message, e.g.
   // "unable to connect to MySQL at 127.0.0.1:3306 as 'backup': ERROR 1045 (28000): Access denied ...".
   static MysqlConnection connect(const MysqlConnectOptions& options);
@@ -42,7 +42,7 @@ public:
   static std::string quote_identifier(std::string_view name);
   std::string quote_string(std::string_view value);
 
-private:
+ private:
   struct Handle;
   explicit MysqlConnection(std::unique_ptr<Handle> handle, std::string endpoint);
   std::unique_ptr<Handle> m_handle;

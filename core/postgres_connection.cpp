@@ -33,15 +33,22 @@ PostgresConnection PostgresConnection::connect(const PostgresConnectOptions& opt
   std::string port = std::to_string(options.port);
   // libpq treats anything under 2 s as 2 s; say what we mean.
   std::string connect_timeout = std::to_string(std::max<long>(2, options.connect_timeout.count()));
-  std::string server_options =
-      "-c statement_timeout=" + std::to_string(options.statement_timeout.count() * 1000);
+  std::string server_options = "-c statement_timeout=" + std::to_string(options.statement_timeout.count() * 1000);
   std::string tcp_user_timeout = std::to_string(options.statement_timeout.count() * 1000);
 
-  std::vector<const char*> keys{"host",    "port",    "user",           "dbname",           "connect_timeout",
-                                "options", "application_name", "client_encoding", "tcp_user_timeout"};
-  std::vector<const char*> values{options.host.c_str(),    port.c_str(),       options.user.c_str(),
-                                  options.database.c_str(), connect_timeout.c_str(), server_options.c_str(),
-                                  "dbkeeper",               "UTF8",             tcp_user_timeout.c_str()};
+  std::vector<const char*> keys{"host",
+                                "port",
+                                "user",
+                                "dbname",
+                                "connect_timeout",
+                                "options",
+                                "application_name",
+                                "client_encoding",
+                                "tcp_user_timeout"};
+  std::vector<const char*> values{
+      options.host.c_str(),    port.c_str(),           options.user.c_str(), options.database.c_str(),
+      connect_timeout.c_str(), server_options.c_str(), "dbkeeper",           "UTF8",
+      tcp_user_timeout.c_str()};
   if (!options.password.empty()) {
     keys.push_back("password");
     values.push_back(options.password.c_str());
@@ -52,8 +59,7 @@ PostgresConnection PostgresConnection::connect(const PostgresConnectOptions& opt
   auto handle = std::make_unique<Handle>();
   handle->connection = PQconnectdbParams(keys.data(), values.data(), 0);
   std::string endpoint = options.host.starts_with("/") ? options.host + " port " + port : options.host + ":" + port;
-  if (handle->connection == nullptr)
-    throw Error(ErrorKind::internal, "PQconnectdbParams failed: out of memory");
+  if (handle->connection == nullptr) throw Error(ErrorKind::internal, "PQconnectdbParams failed: out of memory");
   if (PQstatus(handle->connection) != CONNECTION_OK)
     throw Error(ErrorKind::connection, "unable to connect to PostgreSQL at " + endpoint + " as '" + options.user +
                                            "': " + trimmed(PQerrorMessage(handle->connection)));
@@ -73,8 +79,8 @@ QueryResult PostgresConnection::query(std::string_view sql) {
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
     if (PQstatus(connection) != CONNECTION_OK)
-      throw Error(ErrorKind::connection, "connection to PostgreSQL at " + m_endpoint +
-                                             " was lost: " + trimmed(PQerrorMessage(connection)));
+      throw Error(ErrorKind::connection,
+                  "connection to PostgreSQL at " + m_endpoint + " was lost: " + trimmed(PQerrorMessage(connection)));
     const char* sqlstate = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
     const char* message = result ? PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
     std::string detail = message ? std::string("ERROR ") + (sqlstate ? sqlstate : "") + ": " + message
@@ -93,14 +99,17 @@ QueryResult PostgresConnection::query(std::string_view sql) {
       if (PQgetisnull(result.get(), r, c))
         values.emplace_back(std::nullopt);
       else
-        values.emplace_back(std::string(PQgetvalue(result.get(), r, c), static_cast<std::size_t>(PQgetlength(result.get(), r, c))));
+        values.emplace_back(
+            std::string(PQgetvalue(result.get(), r, c), static_cast<std::size_t>(PQgetlength(result.get(), r, c))));
     }
     rows.rows.push_back(std::move(values));
   }
   return rows;
 }
 
-void PostgresConnection::execute(std::string_view sql) { query(sql); }
+void PostgresConnection::execute(std::string_view sql) {
+  query(sql);
+}
 
 std::string PostgresConnection::server_version() const {
   const char* version = PQparameterStatus(m_handle->connection, "server_version");

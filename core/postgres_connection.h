@@ -23,7 +23,7 @@ struct PostgresConnectOptions {
 };
 
 class PostgresConnection {
-public:
+ public:
   // Throws Error{connection} with libpq's message.
   static PostgresConnection connect(const PostgresConnectOptions& options);
 
@@ -39,7 +39,7 @@ public:
   std::string server_version() const;  // e.g. "15.18"
   static std::string quote_identifier(std::string_view name);
 
-private:
+ private:
   struct Handle;
   PostgresConnection(std::unique_ptr<Handle> handle, std::string endpoint);
   std::unique_ptr<Handle> m_handle;

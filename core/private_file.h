@@ -9,7 +9,7 @@
 namespace dbkeeper {
 
 class PrivateFile {
-public:
+ public:
   // Creates `path` (which must not exist) with mode 0600 and writes `content`.
   PrivateFile(std::filesystem::path path, std::string_view content);
   PrivateFile(PrivateFile&& other) noexcept;
@@ -20,7 +20,7 @@ public:
 
   const std::filesystem::path& path() const { return m_path; }
 
-private:
+ private:
   std::filesystem::path m_path;
 };
 

@@ -8,14 +8,14 @@
 namespace dbkeeper {
 
 class Secret {
-public:
+ public:
   Secret() = default;
   explicit Secret(std::string value) : m_value(std::move(value)) {}
 
   const std::string& reveal() const { return m_value; }
   bool empty() const { return m_value.empty(); }
 
-private:
+ private:
   std::string m_value;
 };
 

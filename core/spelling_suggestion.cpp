@@ -32,7 +32,8 @@ std::optional<std::string> closest_match(std::string_view word, std::span<const 
     }
   }
   // Close means at most a third of the longer word, and never more than 3 edits.
-  std::size_t limit = std::min<std::size_t>(3, std::max<std::size_t>(1, std::max(word.size(), best ? best->size() : 0) / 3));
+  std::size_t limit =
+      std::min<std::size_t>(3, std::max<std::size_t>(1, std::max(word.size(), best ? best->size() : 0) / 3));
   if (best && best_distance <= limit) return best;
   return std::nullopt;
 }

@@ -34,6 +34,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(m_path, ignored);
 }
 
-std::filesystem::path TempDir::release() { return std::exchange(m_path, {}); }
+std::filesystem::path TempDir::release() {
+  return std::exchange(m_path, {});
+}
 
 }  // namespace dbkeeper

@@ -8,7 +8,7 @@
 namespace dbkeeper {
 
 class TempDir {
-public:
+ public:
   // Creates `<parent>/<prefix>XXXXXX`, mode 0700. Throws Error{io}.
   explicit TempDir(const std::filesystem::path& parent = std::filesystem::temp_directory_path(),
                    std::string_view prefix = "dbkeeper-");
@@ -22,7 +22,7 @@ public:
   // Keeps the directory on destruction; returns its path.
   std::filesystem::path release();
 
-private:
+ private:
   std::filesystem::path m_path;
 };
 

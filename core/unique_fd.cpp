@@ -1,8 +1,8 @@
 #include "core/unique_fd.h"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include "core/error.h"
 

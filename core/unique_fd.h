@@ -6,7 +6,7 @@
 namespace dbkeeper {
 
 class UniqueFd {
-public:
+ public:
   UniqueFd() = default;
   explicit UniqueFd(int fd) : m_fd(fd) {}
   UniqueFd(UniqueFd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
@@ -21,7 +21,7 @@ public:
   int release() { return std::exchange(m_fd, -1); }
   void reset(int fd = -1);
 
-private:
+ private:
   int m_fd = -1;
 };
 

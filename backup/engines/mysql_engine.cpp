@@ -6,7 +6,7 @@ namespace dbkeeper {
 namespace {
 
 class MysqlEngine final : public Engine {
-public:
+ public:
   ServerIdentity probe(const Target& target) const override {
     auto connection = MysqlConnection::connect(mysql_connect_options(target));
     auto version = connection.query("SELECT VERSION()").scalar().value_or("");
@@ -17,7 +17,9 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Engine> make_mysql_engine() { return std::make_unique<MysqlEngine>(); }
+std::unique_ptr<Engine> make_mysql_engine() {
+  return std::make_unique<MysqlEngine>();
+}
 
 MysqlConnectOptions mysql_connect_options(const Target& target) {
   MysqlConnectOptions options;

@@ -6,7 +6,7 @@ namespace dbkeeper {
 namespace {
 
 class PostgresEngine final : public Engine {
-public:
+ public:
   ServerIdentity probe(const Target& target) const override {
     auto connection = PostgresConnection::connect(postgres_connect_options(target));
     connection.query("SELECT 1");
@@ -16,7 +16,9 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Engine> make_postgres_engine() { return std::make_unique<PostgresEngine>(); }
+std::unique_ptr<Engine> make_postgres_engine() {
+  return std::make_unique<PostgresEngine>();
+}
 
 PostgresConnectOptions postgres_connect_options(const Target& target, const std::string& database) {
   PostgresConnectOptions options;

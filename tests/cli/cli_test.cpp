@@ -17,7 +17,7 @@ namespace {
 using testing::run_dbkeeper;
 
 class CliTest : public ::testing::Test {
-protected:
+ protected:
   std::string write_config(const std::string& text) {
     auto path = m_dir.path() / "dbkeeper.toml";
     std::ofstream(path) << text;
@@ -69,7 +69,8 @@ TEST_F(CliTest, suggests_a_command_for_a_typo) {
 TEST_F(CliTest, missing_required_option_is_a_usage_error) {
   auto result = run_dbkeeper({"backup", "shop", "--config", valid_config()});
   EXPECT_EQ(result.status.code, 2);
-  EXPECT_NE(result.stderr_text.find("the option '--type' is required but missing"), std::string::npos) << result.stderr_text;
+  EXPECT_NE(result.stderr_text.find("the option '--type' is required but missing"), std::string::npos)
+      << result.stderr_text;
 }
 
 TEST_F(CliTest, unknown_option_is_a_usage_error) {
@@ -88,15 +89,18 @@ TEST_F(CliTest, unknown_target_is_a_usage_error) {
 TEST_F(CliTest, unknown_backup_type_is_a_usage_error) {
   auto result = run_dbkeeper({"backup", "shop", "--type", "differential", "--config", valid_config()});
   EXPECT_EQ(result.status.code, 2);
-  EXPECT_NE(result.stderr_text.find("--type must be one of full, incremental, log, not 'differential'"), std::string::npos)
+  EXPECT_NE(result.stderr_text.find("--type must be one of full, incremental, log, not 'differential'"),
+            std::string::npos)
       << result.stderr_text;
 }
 
 TEST_F(CliTest, commands_not_built_yet_fail_plainly) {
   auto config = valid_config();
-  std::vector<std::vector<std::string>> commands{
-      {"backup", "shop", "--type", "full"}, {"list"}, {"verify", "shop"},
-      {"restore", "shop", "--backup", "latest", "--to-db", "copy"}, {"prune", "--dry-run"}};
+  std::vector<std::vector<std::string>> commands{{"backup", "shop", "--type", "full"},
+                                                 {"list"},
+                                                 {"verify", "shop"},
+                                                 {"restore", "shop", "--backup", "latest", "--to-db", "copy"},
+                                                 {"prune", "--dry-run"}};
   for (auto arguments : commands) {
     arguments.insert(arguments.end(), {"--config", config});
     auto result = run_dbkeeper(arguments);
@@ -109,7 +113,8 @@ TEST_F(CliTest, check_config_prints_a_summary) {
   auto result = run_dbkeeper({"check-config", "--config", valid_config()});
   EXPECT_EQ(result.status.code, 0) << result.stderr_text;
   EXPECT_NE(result.stdout_text.find("is valid"), std::string::npos);
-  EXPECT_NE(result.stdout_text.find("shop: mariadb at 127.0.0.1:3306 as backup"), std::string::npos) << result.stdout_text;
+  EXPECT_NE(result.stdout_text.find("shop: mariadb at 127.0.0.1:3306 as backup"), std::string::npos)
+      << result.stdout_text;
 }
 
 TEST_F(CliTest, check_config_exits_2_naming_file_line_and_key) {
@@ -125,7 +130,8 @@ TEST_F(CliTest, check_config_exits_2_naming_file_line_and_key) {
 TEST_F(CliTest, a_missing_config_file_exits_2) {
   auto result = run_dbkeeper({"check-config", "--config", "/nonexistent/dbkeeper.toml"});
   EXPECT_EQ(result.status.code, 2);
-  EXPECT_NE(result.stderr_text.find("/nonexistent/dbkeeper.toml: configuration file does not exist"), std::string::npos);
+  EXPECT_NE(result.stderr_text.find("/nonexistent/dbkeeper.toml: configuration file does not exist"),
+            std::string::npos);
 }
 
 TEST_F(CliTest, an_unreadable_password_file_exits_2) {
@@ -134,8 +140,9 @@ TEST_F(CliTest, an_unreadable_password_file_exits_2) {
   auto password = m_dir.path() / "password";
   std::ofstream(password) << "hunter2\n";
   ::chmod(password.c_str(), ::geteuid() == 0 ? 0600 : 0000);
-  auto config = write_config("[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nuser = \"backup\"\npassword_file = \"" +
-                             password.string() + "\"\n");
+  auto config =
+      write_config("[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nuser = \"backup\"\npassword_file = \"" +
+                   password.string() + "\"\n");
   ::chmod(config.c_str(), 0644);
   std::vector<std::string> argv;
   if (::geteuid() == 0) argv = {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"};

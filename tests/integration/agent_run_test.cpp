@@ -2,8 +2,8 @@
 // the endpoint keeps serving while one is down, the exposition passes
 // promtool, no password leaks, and SIGTERM stops the agent promptly.
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,7 +31,7 @@ using testing::servers;
 constexpr const char* k_wrong_password = "n0t-the-Pa55w0rd-e8a3";
 
 class AgentRunTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     ::chmod(m_dir.path().c_str(), 0700);
     auto password = m_dir.path() / "mariadb.password";
@@ -52,9 +52,9 @@ protected:
     std::ofstream(m_config) << "[agent]\nlisten_address = \"127.0.0.1:" << m_port << "\"\nrepository = \""
                             << (m_dir.path() / "repository").string() << "\"\n"
                             << "[collectors.up]\ninterval = \"" << interval << "\"\ntimeout = \"" << timeout << "\"\n"
-                            << "[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nport = "
-                            << servers().mariadb.port() << "\nuser = \"" << testing::k_test_user
-                            << "\"\npassword_file = \"" << password.string() << "\"\nconnect_timeout = \"1s\"\n"
+                            << "[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nport = " << servers().mariadb.port()
+                            << "\nuser = \"" << testing::k_test_user << "\"\npassword_file = \"" << password.string()
+                            << "\"\nconnect_timeout = \"1s\"\n"
                             << "[[target]]\nname = \"billing\"\nengine = \"postgres\"\nport = "
                             << servers().postgres.port() << "\nuser = \"" << testing::k_test_user
                             << "\"\npassword_env = \"BILLING_DB_PASSWORD\"\nconnect_timeout = \"1s\"\n"
@@ -84,7 +84,8 @@ TEST_F(AgentRunTest, reports_up_for_each_target) {
   EXPECT_EQ(sample_value(body, R"(dbkeeper_collector_success{collector="up",target="locked"})"), 0);
   EXPECT_NE(body.find("dbkeeper_build_info{version=\"0.1.0\",revision=\""), std::string::npos);
   // The server's reason reaches the log.
-  EXPECT_TRUE(eventually([&] { return agent.log().find("Access denied for user 'dbkeeper'") != std::string::npos; }, 5s))
+  EXPECT_TRUE(
+      eventually([&] { return agent.log().find("Access denied for user 'dbkeeper'") != std::string::npos; }, 5s))
       << agent.log();
 }
 
@@ -114,18 +115,37 @@ TEST_F(AgentRunTest, exposition_passes_promtool) {
   auto input = m_dir.path() / "metrics.txt";
   std::ofstream(input) << body;
   // promtool reads the exposition on stdin.
-  auto check = ChildProcess::start(ProcessSpec{
-      .argv = {testing::find_program("promtool").string(), "check", "metrics"}, .stdin_pipe = true});
+  auto check = ChildProcess::start(
+      ProcessSpec{.argv = {testing::find_program("promtool").string(), "check", "metrics"}, .stdin_pipe = true});
   {
     UniqueFd stdin_fd = check.take_stdin();
     write_all(stdin_fd.get(), body.data(), body.size(), "promtool stdin");
   }
   std::string stdout_text;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(check.stdout_fd(), buffer, sizeof buffer)) > 0;) stdout_text.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(check.stdout_fd(), buffer, sizeof buffer)) > 0;)
+    stdout_text.append(buffer, static_cast<std::size_t>(n));
   auto status = check.wait();
   EXPECT_TRUE(status.success()) << stdout_text << check.stderr_text() << "\n" << body;
   EXPECT_EQ(stdout_text + check.stderr_text(), "") << body;
+}
+
+TEST_F(AgentRunTest, every_exported_metric_is_documented) {
+  testing::AgentProcess agent(m_config, m_port);
+  ASSERT_TRUE(eventually([&] { return up("shop") == 1; }, 15s));
+  std::ifstream in(std::filesystem::path(DBKEEPER_SOURCE_DIR) / "docs" / "metrics.md");
+  std::stringstream docs;
+  docs << in.rdbuf();
+  std::istringstream lines(metrics());
+  std::string line;
+  int families = 0;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with("# TYPE ")) continue;
+    std::string name = line.substr(7, line.find(' ', 7) - 7);
+    ++families;
+    EXPECT_NE(docs.str().find("`" + name + "`"), std::string::npos) << name << " is missing from docs/metrics.md";
+  }
+  EXPECT_GE(families, 4);
 }
 
 TEST_F(AgentRunTest, passwords_never_reach_logs_or_metrics) {
@@ -190,7 +210,8 @@ TEST_F(AgentRunTest, stops_promptly_even_while_a_target_does_not_answer) {
   write_config("1m", "30s",
                "[[target]]\nname = \"silent\"\nengine = \"mariadb\"\nport = " + port +
                    "\nuser = \"x\"\nconnect_timeout = \"30s\"\n[[target]]\nname = \"silent_pg\"\nengine = "
-                   "\"postgres\"\nport = " + port + "\nuser = \"x\"\nconnect_timeout = \"30s\"\n");
+                   "\"postgres\"\nport = " +
+                   port + "\nuser = \"x\"\nconnect_timeout = \"30s\"\n");
   testing::AgentProcess agent(m_config, m_port);
   std::this_thread::sleep_for(1s);  // both probes are now stuck waiting for a greeting
   auto [status, elapsed] = agent.stop(SIGTERM);

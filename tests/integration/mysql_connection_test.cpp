@@ -38,7 +38,8 @@ TEST(MysqlConnection, returns_nulls_binary_and_unicode_exactly) {
 TEST(MysqlConnection, quotes_reserved_words_and_strings) {
   auto connection = MysqlConnection::connect(servers().mariadb.user_options());
   connection.execute("CREATE DATABASE IF NOT EXISTS quoting");
-  connection.execute("CREATE TABLE IF NOT EXISTS quoting." + MysqlConnection::quote_identifier("order`by") + " (v TEXT)");
+  connection.execute("CREATE TABLE IF NOT EXISTS quoting." + MysqlConnection::quote_identifier("order`by") +
+                     " (v TEXT)");
   connection.execute("INSERT INTO quoting." + MysqlConnection::quote_identifier("order`by") + " VALUES (" +
                      connection.quote_string("it's \\ \"quoted\"") + ")");
   EXPECT_EQ(connection.query("SELECT v FROM quoting.`order``by`").scalar(), "it's \\ \"quoted\"");
@@ -69,7 +70,8 @@ TEST(MysqlConnection, server_errors_become_query_errors_with_the_server_message)
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::query);
-    EXPECT_NE(std::string(e.what()).find("ERROR 1146 (42S02): Table 'no_such_db.no_such_table' doesn't exist"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("ERROR 1146 (42S02): Table 'no_such_db.no_such_table' doesn't exist"),
+              std::string::npos)
         << e.what();
   }
   // The connection stays usable after an error.

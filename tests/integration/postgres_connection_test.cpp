@@ -61,7 +61,8 @@ TEST(PostgresConnection, a_missing_database_is_named_by_the_server) {
     PostgresConnection::connect(options);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("database \"no_such_database\" does not exist"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("database \"no_such_database\" does not exist"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -30,7 +30,8 @@ std::string command_line_of(pid_t pid) {
 
 TEST(secret_handover, mariadb_client_reads_the_password_from_an_option_file) {
   auto admin = servers().mariadb.admin();
-  admin.execute("CREATE USER IF NOT EXISTS 'tricky'@'127.0.0.1' IDENTIFIED BY " + admin.quote_string(k_tricky_password.reveal()));
+  admin.execute("CREATE USER IF NOT EXISTS 'tricky'@'127.0.0.1' IDENTIFIED BY " +
+                admin.quote_string(k_tricky_password.reveal()));
   TempDir private_dir;
   auto option_file = write_mysql_option_file(private_dir.path(), k_tricky_password);
   auto client = ChildProcess::start(ProcessSpec{
@@ -41,7 +42,8 @@ TEST(secret_handover, mariadb_client_reads_the_password_from_an_option_file) {
   EXPECT_EQ(command_line_of(client.pid()).find("p\"a"), std::string::npos);
   std::string output;
   char buffer[256];
-  for (ssize_t n; (n = ::read(client.stdout_fd(), buffer, sizeof buffer)) > 0;) output.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(client.stdout_fd(), buffer, sizeof buffer)) > 0;)
+    output.append(buffer, static_cast<std::size_t>(n));
   auto status = client.wait();
   EXPECT_TRUE(status.success()) << client.stderr_text();
   EXPECT_EQ(output, "0\ttricky@127.0.0.1\n");
@@ -56,12 +58,12 @@ TEST(secret_handover, psql_reads_the_password_from_a_pgpass_file) {
   admin.execute("CREATE ROLE tricky LOGIN PASSWORD '" + literal + "'");
   TempDir private_dir;
   auto pgpass = write_pgpass_file(private_dir.path(), k_tricky_password);
-  auto result = run_process(ProcessSpec{
-      .argv = {testing::find_program("psql").string(), "--no-psqlrc", "--tuples-only", "--no-align", "-h", "127.0.0.1",
-               "-p", std::to_string(servers().postgres.port()), "-U", "tricky", "-d", "postgres", "-c",
-               "SELECT current_user"},
-      .environment = {{"PGPASSFILE", pgpass.path().string()}},
-      .unset_environment = {"PGPASSWORD"}});
+  auto result =
+      run_process(ProcessSpec{.argv = {testing::find_program("psql").string(), "--no-psqlrc", "--tuples-only",
+                                       "--no-align", "-h", "127.0.0.1", "-p", std::to_string(servers().postgres.port()),
+                                       "-U", "tricky", "-d", "postgres", "-c", "SELECT current_user"},
+                              .environment = {{"PGPASSFILE", pgpass.path().string()}},
+                              .unset_environment = {"PGPASSWORD"}});
   EXPECT_TRUE(result.status.success()) << result.stderr_text;
   EXPECT_EQ(result.stdout_text, "tricky\n");
   admin.execute("DROP ROLE tricky");
@@ -70,10 +72,10 @@ TEST(secret_handover, psql_reads_the_password_from_a_pgpass_file) {
 TEST(secret_handover, a_wrong_password_in_the_file_is_refused) {
   TempDir private_dir;
   auto pgpass = write_pgpass_file(private_dir.path(), Secret("not-the-password"));
-  auto result = run_process(ProcessSpec{
-      .argv = {testing::find_program("psql").string(), "--no-psqlrc", "-h", "127.0.0.1", "-p",
-               std::to_string(servers().postgres.port()), "-U", testing::k_test_user, "-d", "postgres", "-c", "SELECT 1"},
-      .environment = {{"PGPASSFILE", pgpass.path().string()}}});
+  auto result = run_process(ProcessSpec{.argv = {testing::find_program("psql").string(), "--no-psqlrc", "-h",
+                                                 "127.0.0.1", "-p", std::to_string(servers().postgres.port()), "-U",
+                                                 testing::k_test_user, "-d", "postgres", "-c", "SELECT 1"},
+                                        .environment = {{"PGPASSFILE", pgpass.path().string()}}});
   EXPECT_FALSE(result.status.success());
   EXPECT_NE(result.stderr_text.find("password authentication failed"), std::string::npos) << result.stderr_text;
 }

@@ -11,7 +11,9 @@ namespace dbkeeper::testing {
 
 using namespace std::chrono_literals;
 
-std::filesystem::path dbkeeper_binary() { return DBKEEPER_BINARY; }
+std::filesystem::path dbkeeper_binary() {
+  return DBKEEPER_BINARY;
+}
 
 CompletedProcess run_dbkeeper(const std::vector<std::string>& arguments,
                               const std::vector<std::pair<std::string, std::string>>& environment) {
@@ -26,8 +28,8 @@ AgentProcess::AgentProcess(const std::filesystem::path& config, unsigned port, s
     : m_port(port), m_log(config.parent_path() / ("agent-" + std::to_string(port) + ".log")) {
   std::vector<std::string> argv{dbkeeper_binary().string(), "run", "--config", config.string()};
   argv.insert(argv.end(), extra_arguments.begin(), extra_arguments.end());
-  m_process = ChildProcess::start(ProcessSpec{.argv = argv, .stdout_to = ProcessOutput::to_file(m_log),
-                                              .stderr_to = ProcessOutput::to_file(m_log)});
+  m_process = ChildProcess::start(ProcessSpec{
+      .argv = argv, .stdout_to = ProcessOutput::to_file(m_log), .stderr_to = ProcessOutput::to_file(m_log)});
   bool ready = eventually(
       [&] {
         if (m_process->wait_for(0ms)) return true;
@@ -39,7 +41,8 @@ AgentProcess::AgentProcess(const std::filesystem::path& config, unsigned port, s
       },
       20s);
   if (!ready || !m_process->running())
-    throw Error(ErrorKind::process, "dbkeeper run did not become healthy on port " + std::to_string(port) + ":\n" + log());
+    throw Error(ErrorKind::process,
+                "dbkeeper run did not become healthy on port " + std::to_string(port) + ":\n" + log());
 }
 
 AgentProcess::~AgentProcess() {

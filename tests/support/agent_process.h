@@ -19,7 +19,7 @@ CompletedProcess run_dbkeeper(const std::vector<std::string>& arguments,
                               const std::vector<std::pair<std::string, std::string>>& environment = {});
 
 class AgentProcess {
-public:
+ public:
   // Starts `dbkeeper run --config CONFIG` and waits until /healthz answers on `port`.
   AgentProcess(const std::filesystem::path& config, unsigned port, std::vector<std::string> extra_arguments = {});
   ~AgentProcess();
@@ -30,7 +30,7 @@ public:
   // Sends `signal_number` and waits; returns the status and how long it took.
   std::pair<ExitStatus, std::chrono::milliseconds> stop(int signal_number = SIGTERM);
 
-private:
+ private:
   unsigned m_port;
   std::filesystem::path m_log;
   std::optional<ChildProcess> m_process;

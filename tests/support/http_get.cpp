@@ -43,7 +43,8 @@ HttpResponse http_get(unsigned port, const std::string& path, std::chrono::milli
   result.status = std::stoi(response.substr(response.find(' ') + 1, 3));
   std::string headers = response.substr(0, header_end);
   auto type = headers.find("Content-Type: ");
-  if (type != std::string::npos) result.content_type = headers.substr(type + 14, headers.find("\r\n", type) - type - 14);
+  if (type != std::string::npos)
+    result.content_type = headers.substr(type + 14, headers.find("\r\n", type) - type - 14);
   result.body = response.substr(header_end + 4);
   return result;
 }

@@ -44,8 +44,8 @@ void wait_until_ready(ChildProcess& process, const std::filesystem::path& log, C
   std::string last_error;
   while (std::chrono::steady_clock::now() < deadline) {
     if (auto status = process.wait_for(0ms))
-      throw Error(ErrorKind::process, process.program() + " " + status->describe() + " during start-up:\n" +
-                                          tail_of_file(log));
+      throw Error(ErrorKind::process,
+                  process.program() + " " + status->describe() + " during start-up:\n" + tail_of_file(log));
     try {
       connect();
       return;
@@ -54,11 +54,13 @@ void wait_until_ready(ChildProcess& process, const std::filesystem::path& log, C
     }
     std::this_thread::sleep_for(100ms);
   }
-  throw Error(ErrorKind::timeout, process.program() + " did not accept connections within 120 s: " + last_error +
-                                      "\n" + tail_of_file(log));
+  throw Error(ErrorKind::timeout,
+              process.program() + " did not accept connections within 120 s: " + last_error + "\n" + tail_of_file(log));
 }
 
-bool running_as_root() { return ::geteuid() == 0; }
+bool running_as_root() {
+  return ::geteuid() == 0;
+}
 
 struct passwd* postgres_account() {
   struct passwd* account = ::getpwnam("postgres");
@@ -80,7 +82,8 @@ std::filesystem::path postgres_bin_directory() {
   for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
     if (std::filesystem::exists(entry.path() / "bin" / "postgres") && entry.path() > best) best = entry.path();
   }
-  if (best.empty()) throw Error(ErrorKind::internal, "no PostgreSQL server under /usr/lib/postgresql; install postgresql");
+  if (best.empty())
+    throw Error(ErrorKind::internal, "no PostgreSQL server under /usr/lib/postgresql; install postgresql");
   return best / "bin";
 }
 
@@ -116,7 +119,8 @@ std::filesystem::path find_program(const std::string& name) {
 
 // ---------------------------------------------------------------- MariaDB
 
-MariaDbServer::MariaDbServer() : m_dir(std::filesystem::temp_directory_path(), "dbkeeper-mariadb-"), m_port(free_loopback_port()) {}
+MariaDbServer::MariaDbServer()
+    : m_dir(std::filesystem::temp_directory_path(), "dbkeeper-mariadb-"), m_port(free_loopback_port()) {}
 
 MariaDbServer::~MariaDbServer() {
   try {
@@ -129,9 +133,9 @@ void MariaDbServer::start() {
   if (m_process) return;
   auto data = m_dir.path() / "data";
   if (!m_initialised) {
-    std::vector<std::string> argv{find_program("mariadb-install-db").string(), "--no-defaults",
-                                  "--datadir=" + data.string(), "--auth-root-authentication-method=normal",
-                                  "--skip-test-db", "--skip-name-resolve"};
+    std::vector<std::string> argv{
+        find_program("mariadb-install-db").string(), "--no-defaults",  "--datadir=" + data.string(),
+        "--auth-root-authentication-method=normal",  "--skip-test-db", "--skip-name-resolve"};
     if (running_as_root()) argv.push_back("--user=root");
     run_checked(ProcessSpec{.argv = argv});
   }
@@ -151,7 +155,8 @@ void MariaDbServer::start() {
                                 "--innodb-log-file-size=16M",
                                 "--performance-schema=ON"};
   if (running_as_root()) argv.push_back("--user=root");
-  m_process = ChildProcess::start(ProcessSpec{.argv = argv, .stdout_to = ProcessOutput::null(), .stderr_to = ProcessOutput::null()});
+  m_process = ChildProcess::start(
+      ProcessSpec{.argv = argv, .stdout_to = ProcessOutput::null(), .stderr_to = ProcessOutput::null()});
   wait_until_ready(*m_process, m_dir.path() / "error.log", [&] { admin().query("SELECT 1"); });
   if (!m_initialised) {
     auto root = admin();
@@ -190,7 +195,8 @@ MysqlConnectOptions MariaDbServer::user_options() const {
 
 // ------------------------------------------------------------- PostgreSQL
 
-PostgresServer::PostgresServer() : m_dir(std::filesystem::temp_directory_path(), "dbkeeper-postgres-"), m_port(free_loopback_port()) {
+PostgresServer::PostgresServer()
+    : m_dir(std::filesystem::temp_directory_path(), "dbkeeper-postgres-"), m_port(free_loopback_port()) {
   if (running_as_root()) {
     auto* account = postgres_account();
     if (::chown(m_dir.path().c_str(), account->pw_uid, account->pw_gid) != 0)
@@ -210,18 +216,18 @@ void PostgresServer::start() {
   auto bin = postgres_bin_directory();
   auto data = m_dir.path() / "data";
   if (!m_initialised) {
-    run_checked(ProcessSpec{.argv = as_postgres({(bin / "initdb").string(), "-D", data.string(), "-U", "postgres",
-                                                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                                                 "--locale=C.UTF-8", "--no-sync"})});
+    run_checked(ProcessSpec{
+        .argv = as_postgres({(bin / "initdb").string(), "-D", data.string(), "-U", "postgres", "--auth-local=trust",
+                             "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"})});
   }
   auto log = m_dir.path() / "postgres.log";
-  m_process = ChildProcess::start(ProcessSpec{
-      .argv = as_postgres({(bin / "postgres").string(), "-D", data.string(), "-k", m_dir.path().string(), "-p",
-                           std::to_string(m_port), "-c", "listen_addresses=127.0.0.1", "-c", "wal_level=replica",
-                           "-c", "shared_preload_libraries=pg_stat_statements", "-c", "fsync=off", "-c",
-                           "max_connections=50", "-c", "shared_buffers=32MB"}),
-      .stdout_to = ProcessOutput::to_file(log),
-      .stderr_to = ProcessOutput::to_file(log)});
+  m_process = ChildProcess::start(
+      ProcessSpec{.argv = as_postgres({(bin / "postgres").string(), "-D", data.string(), "-k", m_dir.path().string(),
+                                       "-p", std::to_string(m_port), "-c", "listen_addresses=127.0.0.1", "-c",
+                                       "wal_level=replica", "-c", "shared_preload_libraries=pg_stat_statements", "-c",
+                                       "fsync=off", "-c", "max_connections=50", "-c", "shared_buffers=32MB"}),
+                  .stdout_to = ProcessOutput::to_file(log),
+                  .stderr_to = ProcessOutput::to_file(log)});
   wait_until_ready(*m_process, log, [&] { admin().query("SELECT 1"); });
   if (!m_initialised) {
     auto root = admin();
@@ -266,7 +272,7 @@ namespace {
 std::unique_ptr<TestServers> g_servers;
 
 class ServersEnvironment final : public ::testing::Environment {
-public:
+ public:
   void SetUp() override {
     try {
       start_both();
@@ -301,6 +307,8 @@ TestServers& servers() {
   return *g_servers;
 }
 
-void add_servers_environment() { ::testing::AddGlobalTestEnvironment(new ServersEnvironment); }
+void add_servers_environment() {
+  ::testing::AddGlobalTestEnvironment(new ServersEnvironment);
+}
 
 }  // namespace dbkeeper::testing

@@ -26,7 +26,7 @@ inline constexpr const char* k_test_user = "dbkeeper";
 inline constexpr const char* k_test_password = "t3st-Pa55-w0rd-6c1f";
 
 class MariaDbServer {
-public:
+ public:
   MariaDbServer();
   ~MariaDbServer();
   void start();
@@ -41,7 +41,7 @@ public:
   // Connection options for the password-protected test user over TCP.
   MysqlConnectOptions user_options() const;
 
-private:
+ private:
   TempDir m_dir;
   unsigned m_port;
   bool m_initialised = false;
@@ -49,7 +49,7 @@ private:
 };
 
 class PostgresServer {
-public:
+ public:
   PostgresServer();
   ~PostgresServer();
   void start();
@@ -62,7 +62,7 @@ public:
   PostgresConnection admin(const std::string& database = "postgres") const;
   PostgresConnectOptions user_options() const;
 
-private:
+ private:
   TempDir m_dir;
   unsigned m_port;
   bool m_initialised = false;

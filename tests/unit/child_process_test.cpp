@@ -89,8 +89,9 @@ TEST(ChildProcess, streams_stdin_to_stdout) {
 }
 
 TEST(ChildProcess, keeps_only_the_tail_of_a_huge_stderr) {
-  auto child = ChildProcess::start(ProcessSpec{
-      .argv = {"sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x >&2; echo THE-END >&2"}, .stdout_to = ProcessOutput::null()});
+  auto child = ChildProcess::start(
+      ProcessSpec{.argv = {"sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x >&2; echo THE-END >&2"},
+                  .stdout_to = ProcessOutput::null()});
   EXPECT_TRUE(child.wait().success());
   auto text = child.stderr_text();
   EXPECT_LE(text.size(), ChildProcess::k_stderr_capture_limit);
@@ -110,8 +111,9 @@ TEST(ChildProcess, destructor_kills_and_reaps_the_process_group) {
   pid_t pid = -1;
   pid_t grandchild = -1;
   {
-    auto child = ChildProcess::start(ProcessSpec{
-        .argv = {"sh", "-c", "sleep 60 & echo $! > '" + pid_file.string() + "'; wait"}, .stdout_to = ProcessOutput::null()});
+    auto child =
+        ChildProcess::start(ProcessSpec{.argv = {"sh", "-c", "sleep 60 & echo $! > '" + pid_file.string() + "'; wait"},
+                                        .stdout_to = ProcessOutput::null()});
     pid = child.pid();
     for (int i = 0; i < 100 && !std::filesystem::exists(pid_file); ++i) std::this_thread::sleep_for(20ms);
     std::this_thread::sleep_for(50ms);

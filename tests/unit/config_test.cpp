@@ -13,7 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class ConfigTest : public ::testing::Test {
-protected:
+ protected:
   std::filesystem::path write(const std::string& text, const std::string& name = "dbkeeper.toml") {
     auto path = m_dir.path() / name;
     std::ofstream(path) << text;
@@ -68,7 +68,8 @@ name = "shop"
 engine = "mariadb"
 host = "db1.internal"
 user = "backup"
-password_file = ")" + password.string() + R"("
+password_file = ")" + password.string() +
+                                  R"("
 databases = ["shop", "crm"]
 connect_timeout = "3s"
 
@@ -235,13 +236,15 @@ TEST_F(ConfigTest, reads_the_password_from_the_environment) {
   EXPECT_EQ(config.targets[0].password.reveal(), "from-env");
   ::unsetenv("DBKEEPER_TEST_PASSWORD");
   auto text = problems(std::string(k_minimal_target) + "password_env = \"DBKEEPER_TEST_PASSWORD\"\n");
-  EXPECT_EQ(text, file() + ":6:16: target[0].password_env: environment variable 'DBKEEPER_TEST_PASSWORD' is not set or empty");
+  EXPECT_EQ(
+      text,
+      file() + ":6:16: target[0].password_env: environment variable 'DBKEEPER_TEST_PASSWORD' is not set or empty");
 }
 
 TEST_F(ConfigTest, rejects_both_password_sources) {
   auto path = password_file();
-  auto text = problems(std::string(k_minimal_target) + "password_file = \"" + path.string() +
-                       "\"\npassword_env = \"X\"\n");
+  auto text =
+      problems(std::string(k_minimal_target) + "password_file = \"" + path.string() + "\"\npassword_env = \"X\"\n");
   EXPECT_NE(text.find("target[0].password_env: set either password_file or password_env, not both"), std::string::npos);
 }
 
@@ -252,8 +255,9 @@ TEST_F(ConfigTest, rejects_host_and_socket_together) {
 
 TEST_F(ConfigTest, rejects_invalid_cron_expressions) {
   auto text = problems(std::string(k_minimal_target) + "[target.schedule]\nfull = \"0 25 * * 0\"\n");
-  EXPECT_EQ(text, file() + ":7:8: target[0].schedule.full: invalid cron expression \"0 25 * * 0\": hour field "
-                           "\"25\": 25 is out of range 0-23");
+  EXPECT_EQ(text, file() +
+                      ":7:8: target[0].schedule.full: invalid cron expression \"0 25 * * 0\": hour field "
+                      "\"25\": 25 is out of range 0-23");
   text = problems(std::string(k_minimal_target) + "[target.schedule]\nverify = \"every sunday\"\n");
   EXPECT_NE(text.find(":7:10: target[0].schedule.verify: invalid cron expression \"every sunday\": expected 5 fields"),
             std::string::npos)
@@ -277,16 +281,17 @@ TEST_F(ConfigTest, rejects_invalid_durations) {
 }
 
 TEST_F(ConfigTest, rejects_unknown_migration_frameworks_and_missing_paths) {
-  auto text = problems(std::string(k_minimal_target) +
-                       "[[target.migrations]]\ndatabase = \"shop\"\nframework = \"larvel\"\n");
+  auto text =
+      problems(std::string(k_minimal_target) + "[[target.migrations]]\ndatabase = \"shop\"\nframework = \"larvel\"\n");
   EXPECT_NE(text.find("target[0].migrations[0].framework: unknown value \"larvel\""), std::string::npos) << text;
   EXPECT_NE(text.find("did you mean \"laravel\"?"), std::string::npos) << text;
   EXPECT_NE(text.find(":6:1: target[0].migrations[0].path: required key is missing"), std::string::npos) << text;
 }
 
 TEST_F(ConfigTest, rejects_unknown_collectors_and_bad_intervals) {
-  auto text = problems(std::string("[collectors.upp]\ninterval = \"5s\"\n[collectors.up]\ninterval = \"2s\"\ntimeout = \"5s\"\n") +
-                       k_minimal_target);
+  auto text = problems(
+      std::string("[collectors.upp]\ninterval = \"5s\"\n[collectors.up]\ninterval = \"2s\"\ntimeout = \"5s\"\n") +
+      k_minimal_target);
   EXPECT_NE(text.find(":1:13: collectors.upp: unknown key; did you mean \"up\"?"), std::string::npos) << text;
   EXPECT_NE(text.find("collectors.up.timeout: must not be longer than the interval (2s)"), std::string::npos) << text;
 }

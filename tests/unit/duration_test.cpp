@@ -18,7 +18,9 @@ TEST(parse_duration, reads_each_unit) {
   EXPECT_EQ(parse_duration("1w"), 7 * 24h);
 }
 
-TEST(parse_duration, adds_compound_parts) { EXPECT_EQ(parse_duration("1h30m15s"), 1h + 30min + 15s); }
+TEST(parse_duration, adds_compound_parts) {
+  EXPECT_EQ(parse_duration("1h30m15s"), 1h + 30min + 15s);
+}
 
 TEST(parse_duration, rejects_bad_input_with_reason) {
   for (const char* text : {"", "10", "s", "10x", "1.5h", "-5s", "5 s", "99999999999s"}) {
@@ -41,7 +43,8 @@ TEST(format_duration, writes_the_shortest_spelling) {
 }
 
 TEST(format_duration, round_trips_through_parse) {
-  for (Duration d : std::initializer_list<Duration>{1ms, 59s, 61min, 25h, 400 * 24h}) EXPECT_EQ(parse_duration(format_duration(d)), d);
+  for (Duration d : std::initializer_list<Duration>{1ms, 59s, 61min, 25h, 400 * 24h})
+    EXPECT_EQ(parse_duration(format_duration(d)), d);
 }
 
 }  // namespace

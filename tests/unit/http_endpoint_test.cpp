@@ -29,14 +29,15 @@ Target unreachable_target() {
 }
 
 class HttpEndpointTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     m_targets.push_back(unreachable_target());
     CollectorPlan plan;
     plan.build = BuildIdentity{"1.2.3", "abc123"};
     m_runner = std::make_shared<CollectorRunner>(m_targets, plan);
     m_runner->refresh_all();
-    m_endpoint = std::make_unique<HttpEndpoint>("127.0.0.1:0", std::vector<std::shared_ptr<prometheus::Collectable>>{m_runner});
+    m_endpoint =
+        std::make_unique<HttpEndpoint>("127.0.0.1:0", std::vector<std::shared_ptr<prometheus::Collectable>>{m_runner});
     m_port = static_cast<unsigned>(m_endpoint->listening_ports().at(0));
   }
 
@@ -59,13 +60,15 @@ TEST_F(HttpEndpointTest, a_failing_collector_reads_zero_and_the_scrape_still_suc
   EXPECT_EQ(sample_value(body, R"(dbkeeper_up{target="nowhere"})"), 0);
   EXPECT_EQ(sample_value(body, R"(dbkeeper_collector_success{collector="up",target="nowhere"})"), 0);
   EXPECT_EQ(sample_value(body, R"(dbkeeper_collector_success{collector="build_info"})"), 1);
-  EXPECT_TRUE(sample_value(body, R"(dbkeeper_collector_duration_seconds{collector="up",target="nowhere"})").has_value());
+  EXPECT_TRUE(
+      sample_value(body, R"(dbkeeper_collector_duration_seconds{collector="up",target="nowhere"})").has_value());
 }
 
 TEST_F(HttpEndpointTest, every_family_appears_once) {
   auto body = http_get(m_port, "/metrics").body;
   std::size_t count = 0;
-  for (std::size_t at = 0; (at = body.find("# TYPE dbkeeper_collector_success ", at)) != std::string::npos; ++at) ++count;
+  for (std::size_t at = 0; (at = body.find("# TYPE dbkeeper_collector_success ", at)) != std::string::npos; ++at)
+    ++count;
   EXPECT_EQ(count, 1u);
 }
 
