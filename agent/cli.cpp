@@ -11,20 +11,16 @@
 
 #include "agent/config.h"
 #include "agent/daemon.h"
+#include "agent/invocation.h"
 #include "agent/logging.h"
 #include "agent/version.h"
 #include "core/spelling_suggestion.h"
+#include "core/stop_request.h"
 
 namespace po = boost::program_options;
 
 namespace dbkeeper {
 namespace {
-
-struct Invocation {
-  std::string command;
-  po::variables_map options;
-  Config config;
-};
 
 using Handler = int (*)(const Invocation&);
 
@@ -35,23 +31,6 @@ struct Command {
   void (*add_options)(po::options_description&, po::positional_options_description&);
   Handler handler;
 };
-
-class UsageError : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-const Target& require_target(const Invocation& invocation) {
-  const auto& name = invocation.options["target"].as<std::string>();
-  const Target* target = invocation.config.find_target(name);
-  if (target == nullptr) {
-    std::vector<std::string_view> names;
-    for (const auto& t : invocation.config.targets) names.push_back(t.name);
-    std::string message = "target '" + name + "' is not configured in " + invocation.config.path.string();
-    if (auto suggestion = closest_match(name, names)) message += "; did you mean '" + *suggestion + "'?";
-    throw UsageError(message);
-  }
-  return *target;
-}
 
 void require_choice(const Invocation& invocation, const char* option, std::initializer_list<std::string_view> choices) {
   if (!invocation.options.count(option)) return;
@@ -79,9 +58,8 @@ int handle_check_config(const Invocation& invocation) {
 }
 
 int handle_backup(const Invocation& invocation) {
-  require_target(invocation);
   require_choice(invocation, "type", {"full", "incremental", "log"});
-  return not_available(invocation);
+  return command_backup(invocation);
 }
 
 int handle_targeted(const Invocation& invocation) {
@@ -113,7 +91,7 @@ const std::array<Command, 7> k_commands{{
        target_argument(o, p, false);
        o.add_options()("json", po::bool_switch(), "print a JSON array");
      },
-     handle_targeted},
+     command_list},
     {"verify", "TARGET [--backup ID|latest] [--restore]", "check a backup's checksums, optionally by restoring it",
      [](po::options_description& o, po::positional_options_description& p) {
        target_argument(o, p, true);
@@ -121,7 +99,7 @@ const std::array<Command, 7> k_commands{{
                        "backup id, or latest")("restore", po::bool_switch(),
                                                "restore into a scratch database and compare with the manifest");
      },
-     handle_targeted},
+     command_verify},
     {"restore", "TARGET --backup ID|latest --to-db NAME [--until TIME] [--force]",
      "restore a backup into a database, optionally to a point in time",
      [](po::options_description& o, po::positional_options_description& p) {
@@ -129,9 +107,11 @@ const std::array<Command, 7> k_commands{{
        o.add_options()("backup", po::value<std::string>()->required()->value_name("ID"), "backup id, or latest")(
            "to-db", po::value<std::string>()->required()->value_name("NAME"), "database to restore into")(
            "until", po::value<std::string>()->value_name("TIME"), "point in time to recover to")(
-           "force", po::bool_switch(), "replace NAME if it exists");
+           "database", po::value<std::string>()->value_name("DB"),
+           "which database of the backup (needed when it holds several)")(
+           "force", po::bool_switch(), "replace NAME if it exists (it is dropped first)");
      },
-     handle_targeted},
+     command_restore},
     {"prune", "[TARGET] [--dry-run]", "apply the retention policy",
      [](po::options_description& o, po::positional_options_description& p) {
        target_argument(o, p, false);
@@ -202,6 +182,10 @@ int dispatch(const Command& command, const std::vector<std::string>& arguments) 
     return k_exit_usage;
   }
 
+  // One-shot commands turn SIGINT/SIGTERM into a stop request, so temp
+  // directories, scratch databases and child processes are cleaned up.
+  std::optional<StopSignalWatcher> stop_watcher;
+  if (command.name != "run") stop_watcher.emplace();
   try {
     return command.handler(invocation);
   } catch (const UsageError& e) {
@@ -214,6 +198,19 @@ int dispatch(const Command& command, const std::vector<std::string>& arguments) 
 }
 
 }  // namespace
+
+const Target& require_target(const Invocation& invocation) {
+  const auto& name = invocation.options["target"].as<std::string>();
+  const Target* target = invocation.config.find_target(name);
+  if (target == nullptr) {
+    std::vector<std::string_view> names;
+    for (const auto& t : invocation.config.targets) names.push_back(t.name);
+    std::string message = "target '" + name + "' is not configured in " + invocation.config.path.string();
+    if (auto suggestion = closest_match(name, names)) message += "; did you mean '" + *suggestion + "'?";
+    throw UsageError(message);
+  }
+  return *target;
+}
 
 int run_cli(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);

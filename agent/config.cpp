@@ -117,6 +117,16 @@ void read_schedule(TomlTableReader& target, Target& result, ConfigProblems& prob
   schedule.finish();
 }
 
+void read_backup(TomlTableReader& target, Target& result, ConfigProblems& problems) {
+  const toml::table* table = target.table("backup");
+  if (!table) return;
+  TomlTableReader backup(*table, target.key_path("backup"), problems);
+  if (auto level = backup.integer("compression_level", 1, 19)) result.backup.compression_level = static_cast<int>(*level);
+  if (auto threads = backup.integer("compression_threads", 0, 64))
+    result.backup.compression_threads = static_cast<int>(*threads);
+  backup.finish();
+}
+
 void read_retention(TomlTableReader& target, Target& result, ConfigProblems& problems) {
   const toml::table* table = target.table("retention");
   if (!table) return;
@@ -223,6 +233,7 @@ std::optional<Target> read_target(TomlTableReader& target, ConfigProblems& probl
   }
   if (auto timeout = target.duration("connect_timeout", std::chrono::seconds(1))) result.connect_timeout = *timeout;
 
+  read_backup(target, result, problems);
   read_schedule(target, result, problems);
   read_retention(target, result, problems);
   read_queries(target, result, problems);

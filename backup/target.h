@@ -36,6 +36,11 @@ struct TargetMigrations {
   std::string path;
 };
 
+struct TargetBackup {
+  int compression_level = 3;
+  int compression_threads = 1;  // zstd workers beside the dump; 0 compresses inline
+};
+
 struct Target {
   std::string name;
   std::string engine;  // a name from the engine table: mysql, mariadb, postgres
@@ -46,6 +51,7 @@ struct Target {
   Secret password;
   std::vector<std::string> databases;
   Duration connect_timeout = std::chrono::seconds(5);
+  TargetBackup backup;
   TargetSchedule schedule;
   TargetRetention retention;
   TargetQueries queries;

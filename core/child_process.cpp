@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -291,6 +292,27 @@ std::string ChildProcess::stderr_text() const {
   std::string text = m_state->stderr_buffer;
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
   return text;
+}
+
+std::optional<std::filesystem::path> find_executable(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) return std::filesystem::path(name);
+    return std::nullopt;
+  }
+  std::string directories = std::getenv("PATH") ? std::getenv("PATH") : "";
+  directories += ":/usr/sbin:/usr/bin:/sbin:/bin";
+  std::size_t start = 0;
+  while (start <= directories.size()) {
+    std::size_t colon = directories.find(':', start);
+    std::string directory = directories.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (!directory.empty()) {
+      std::filesystem::path candidate = std::filesystem::path(directory) / name;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return std::nullopt;
 }
 
 CompletedProcess run_process(ProcessSpec spec, std::chrono::milliseconds timeout) {

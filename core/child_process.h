@@ -98,6 +98,9 @@ struct CompletedProcess {
   std::string stderr_text;
 };
 
+// The full path of `name` found in PATH (then /usr/sbin, /usr/bin), or nullopt.
+std::optional<std::filesystem::path> find_executable(const std::string& name);
+
 // Runs to completion, collecting stdout and stderr; kills the child and
 // throws Error{timeout} if it runs longer than `timeout`.
 CompletedProcess run_process(ProcessSpec spec, std::chrono::milliseconds timeout = std::chrono::minutes(5));

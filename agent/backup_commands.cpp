@@ -1,0 +1,144 @@
+// The repository commands: backup, list, verify, restore.
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "agent/cli.h"
+#include "agent/invocation.h"
+#include "backup/backup_job.h"
+#include "backup/restore_job.h"
+#include "backup/verify_job.h"
+#include "core/error.h"
+
+namespace dbkeeper {
+namespace {
+
+std::string human_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return text;
+}
+
+std::string verification_state(const BackupEntry& entry) {
+  if (!entry.verification) return "no";
+  std::string kind = entry.verification->restored ? "restore" : "checksums";
+  return entry.verification->passed ? "passed (" + kind + ")" : "FAILED (" + kind + ")";
+}
+
+CompressionSettings compression_for(const Target& target) {
+  return CompressionSettings{target.backup.compression_level, target.backup.compression_threads};
+}
+
+}  // namespace
+
+int command_backup(const Invocation& invocation) {
+  const Target& target = require_target(invocation);
+  const auto& type = invocation.options["type"].as<std::string>();
+  if (type != "full") {
+    std::cerr << "dbkeeper backup: " << type << " backups are not available yet; nothing was done\n";
+    return k_exit_failure;
+  }
+  Repository repository(invocation.config.agent.repository);
+  auto report = run_full_backup(target, repository, compression_for(target));
+  std::size_t tables = 0;
+  for (const auto& [database, list] : report.manifest.tables) tables += list.size();
+  std::cout << "backup " << report.manifest.id << " of target '" << target.name << "' complete: "
+            << report.manifest.databases.size() << " database(s), " << tables << " table(s), "
+            << human_bytes(report.manifest.raw_bytes()) << " dumped, " << human_bytes(report.manifest.stored_bytes())
+            << " stored, " << std::fixed << std::setprecision(1) << report.manifest.duration_seconds() << " s\n";
+  return k_exit_success;
+}
+
+int command_list(const Invocation& invocation) {
+  Repository repository(invocation.config.agent.repository);
+  std::vector<const Target*> targets;
+  if (invocation.options.count("target"))
+    targets.push_back(&require_target(invocation));
+  else
+    for (const auto& target : invocation.config.targets) targets.push_back(&target);
+
+  bool json_output = invocation.options["json"].as<bool>();
+  nlohmann::json array = nlohmann::json::array();
+  if (!json_output)
+    std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %s\n", "TARGET", "ID", "TYPE", "FINISHED", "DURATION", "RAW",
+                "STORED", "VERIFIED");
+  for (const Target* target : targets) {
+    std::vector<std::string> problems;
+    for (const auto& entry : repository.list(target->name, &problems)) {
+      const auto& m = entry.manifest;
+      if (json_output) {
+        nlohmann::json object{{"id", m.id},
+                              {"target", m.target},
+                              {"type", m.type},
+                              {"engine", m.engine},
+                              {"started_at", format_utc(m.started_at)},
+                              {"finished_at", format_utc(m.finished_at)},
+                              {"duration_seconds", m.duration_seconds()},
+                              {"raw_bytes", m.raw_bytes()},
+                              {"stored_bytes", m.stored_bytes()},
+                              {"databases", m.databases},
+                              {"verified", entry.verification ? nlohmann::json(entry.verification->passed)
+                                                              : nlohmann::json(nullptr)}};
+        array.push_back(object);
+      } else {
+        char duration[32];
+        std::snprintf(duration, sizeof duration, "%.1f s", m.duration_seconds());
+        std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %s\n", m.target.c_str(), m.id.c_str(), m.type.c_str(),
+                    format_utc(m.finished_at).c_str(), duration, human_bytes(m.raw_bytes()).c_str(),
+                    human_bytes(m.stored_bytes()).c_str(), verification_state(entry).c_str());
+      }
+    }
+    for (const auto& problem : problems) spdlog::warn("target '{}': {}", target->name, problem);
+  }
+  if (json_output) std::cout << array.dump(2) << "\n";
+  return k_exit_success;
+}
+
+int command_verify(const Invocation& invocation) {
+  const Target& target = require_target(invocation);
+  Repository repository(invocation.config.agent.repository);
+  auto report = verify_backup(target, repository, invocation.options["backup"].as<std::string>(),
+                              invocation.options["restore"].as<bool>());
+  if (report.passed) {
+    std::cout << "backup " << report.backup_id << " of target '" << target.name << "' verified"
+              << (report.restored ? " by a restore into a scratch database" : " (checksums and decompression)")
+              << " in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";
+    return k_exit_success;
+  }
+  std::cerr << "backup " << report.backup_id << " of target '" << target.name << "' FAILED verification:\n";
+  for (const auto& problem : report.problems) std::cerr << "  " << problem << "\n";
+  return k_exit_failure;
+}
+
+int command_restore(const Invocation& invocation) {
+  const Target& target = require_target(invocation);
+  if (invocation.options.count("until")) {
+    std::cerr << "dbkeeper restore: point-in-time restore (--until) is not available yet; nothing was done\n";
+    return k_exit_failure;
+  }
+  RestoreRequest request;
+  request.backup_id = invocation.options["backup"].as<std::string>();
+  request.to_database = invocation.options["to-db"].as<std::string>();
+  if (invocation.options.count("database")) request.from_database = invocation.options["database"].as<std::string>();
+  request.force = invocation.options["force"].as<bool>();
+  Repository repository(invocation.config.agent.repository);
+  auto report = restore_backup(target, repository, request);
+  std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id
+            << " into '" << report.to_database << "' on target '" << target.name << "': " << report.tables
+            << " table(s), " << report.rows << " row(s) in " << std::fixed << std::setprecision(1)
+            << report.duration_seconds << " s\n";
+  return k_exit_success;
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,24 @@
+#pragma once
+// One full backup of one target, start to finish: lock, clean up after
+// interrupted runs, dump every database through the pipeline, write the
+// manifest, move the backup into place, count the attempt. On any failure
+// the partial directory is removed and older backups are untouched.
+
+#include <string>
+
+#include "backup/engine.h"
+#include "backup/repository.h"
+#include "backup/target.h"
+
+namespace dbkeeper {
+
+struct BackupReport {
+  BackupManifest manifest;
+  std::filesystem::path directory;
+};
+
+// Throws Error with the cause; the failure is already counted in the repository.
+BackupReport run_full_backup(const Target& target, const Repository& repository,
+                             const CompressionSettings& compression);
+
+}  // namespace dbkeeper

@@ -1,0 +1,31 @@
+#pragma once
+// Runs a dump tool and streams its stdout through the pipeline into one
+// artifact file, and the reverse for restores. Both fail with the tool's own
+// stderr in the message when it exits non-zero or dies by a signal.
+
+#include <filesystem>
+#include <string>
+
+#include "backup/manifest.h"
+#include "backup/pipeline/byte_sink.h"
+#include "backup/pipeline/zstd_compressor.h"
+#include "core/child_process.h"
+
+namespace dbkeeper {
+
+// stdout of `tool` -> [observer] -> zstd -> sha256 -> `file` (fsynced).
+// Fills the sizes, checksum and compression of `artifact`.
+void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const CompressionSettings& settings,
+                      ArtifactRecord& artifact, ByteSink* observer, const std::string& context);
+
+// `file` -> zstd -d -> stdin of `tool`. The caller has checked the checksum.
+void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
+
+// Re-reads `file`, checks its SHA-256 and that it decompresses to `raw_bytes`;
+// throws Error{integrity} naming the artifact.
+void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact);
+
+// First line of `program --version`, or "unknown".
+std::string tool_version(const std::string& program);
+
+}  // namespace dbkeeper

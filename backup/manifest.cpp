@@ -1,0 +1,161 @@
+#include "backup/manifest.h"
+
+#include <openssl/evp.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace dbkeeper {
+namespace {
+
+using nlohmann::json;
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < length; ++i) {
+    hex += k_hex[digest[i] >> 4];
+    hex += k_hex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+}  // namespace
+
+double BackupManifest::duration_seconds() const {
+  return std::chrono::duration<double>(finished_at - started_at).count();
+}
+
+std::uint64_t BackupManifest::raw_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& artifact : artifacts) total += artifact.raw_bytes;
+  return total;
+}
+
+std::uint64_t BackupManifest::stored_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& artifact : artifacts) total += artifact.stored_bytes;
+  return total;
+}
+
+std::string format_utc(TimePoint time) {
+  auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(time);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time - seconds).count();
+  std::time_t t = std::chrono::system_clock::to_time_t(seconds);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buffer[40];
+  std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", static_cast<int>(millis));
+  return buffer;
+}
+
+TimePoint parse_utc(const std::string& text) {
+  std::tm utc{};
+  int millis = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &utc.tm_year, &utc.tm_mon, &utc.tm_mday, &utc.tm_hour,
+                  &utc.tm_min, &utc.tm_sec, &millis) != 7)
+    throw Error(ErrorKind::integrity, "invalid timestamp '" + text + "'");
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(timegm(&utc)) + std::chrono::milliseconds(millis);
+}
+
+std::string manifest_to_json(const BackupManifest& m) {
+  json artifacts = json::array();
+  for (const auto& a : m.artifacts)
+    artifacts.push_back({{"name", a.name},
+                         {"database", a.database},
+                         {"format", a.format},
+                         {"compression", a.compression},
+                         {"compression_level", a.compression_level},
+                         {"raw_bytes", a.raw_bytes},
+                         {"stored_bytes", a.stored_bytes},
+                         {"sha256", a.sha256}});
+  json tables = json::object();
+  for (const auto& [database, list] : m.tables) {
+    json entries = json::array();
+    for (const auto& t : list) entries.push_back({{"name", t.name}, {"rows", t.rows}});
+    tables[database] = entries;
+  }
+  json position = json::object();
+  if (!m.log_position.binlog_file.empty()) {
+    position["binlog_file"] = m.log_position.binlog_file;
+    position["binlog_position"] = m.log_position.binlog_position;
+  }
+  if (!m.log_position.gtid.empty()) position["gtid"] = m.log_position.gtid;
+  if (!m.log_position.wal_lsn.empty()) position["wal_lsn"] = m.log_position.wal_lsn;
+
+  json document{
+      {"format", BackupManifest::k_format},
+      {"id", m.id},
+      {"target", m.target},
+      {"engine", m.engine},
+      {"server", {{"product", m.server_product}, {"version", m.server_version}}},
+      {"type", m.type},
+      {"tool", {{"name", m.tool}, {"version", m.tool_version}}},
+      {"started_at", format_utc(m.started_at)},
+      {"finished_at", format_utc(m.finished_at)},
+      {"duration_seconds", m.duration_seconds()},
+      {"databases", m.databases},
+      {"tables", tables},
+      {"row_count_source", m.row_count_source},
+      {"artifacts", artifacts},
+      {"log_position", position},
+  };
+  // nlohmann keeps object keys sorted, so dump() is canonical.
+  document["checksum"] = sha256_hex(document.dump());
+  return document.dump(2) + "\n";
+}
+
+BackupManifest manifest_from_json(const std::string& text) {
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::integrity, std::string("manifest is not valid JSON: ") + e.what());
+  }
+  try {
+    if (!document.is_object() || !document.contains("checksum"))
+      throw Error(ErrorKind::integrity, "manifest has no checksum");
+    std::string checksum = document["checksum"].get<std::string>();
+    document.erase("checksum");
+    if (sha256_hex(document.dump()) != checksum) throw Error(ErrorKind::integrity, "manifest checksum does not match");
+    if (document.at("format").get<int>() != BackupManifest::k_format)
+      throw Error(ErrorKind::integrity, "unsupported manifest format " + document.at("format").dump());
+
+    BackupManifest m;
+    m.id = document.at("id").get<std::string>();
+    m.target = document.at("target").get<std::string>();
+    m.engine = document.at("engine").get<std::string>();
+    m.server_product = document.at("server").at("product").get<std::string>();
+    m.server_version = document.at("server").at("version").get<std::string>();
+    m.type = document.at("type").get<std::string>();
+    m.tool = document.at("tool").at("name").get<std::string>();
+    m.tool_version = document.at("tool").at("version").get<std::string>();
+    m.started_at = parse_utc(document.at("started_at").get<std::string>());
+    m.finished_at = parse_utc(document.at("finished_at").get<std::string>());
+    m.databases = document.at("databases").get<std::vector<std::string>>();
+    m.row_count_source = document.value("row_count_source", "");
+    for (const auto& [database, list] : document.at("tables").items())
+      for (const auto& t : list) m.tables[database].push_back({t.at("name"), t.at("rows")});
+    for (const auto& a : document.at("artifacts"))
+      m.artifacts.push_back({a.at("name"), a.at("database"), a.at("format"), a.at("compression"),
+                             a.at("compression_level"), a.at("raw_bytes"), a.at("stored_bytes"), a.at("sha256")});
+    const auto& position = document.at("log_position");
+    m.log_position.binlog_file = position.value("binlog_file", "");
+    m.log_position.binlog_position = position.value("binlog_position", std::uint64_t{0});
+    m.log_position.gtid = position.value("gtid", "");
+    m.log_position.wal_lsn = position.value("wal_lsn", "");
+    return m;
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::integrity, std::string("manifest is incomplete: ") + e.what());
+  }
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,75 @@
+#pragma once
+// The manifest of one backup: what was backed up, how, and the checksum of
+// every artifact. It is written last; a backup exists exactly when its
+// manifest does. The JSON carries a SHA-256 of its own content, and a second
+// copy is kept beside it, so a damaged manifest is detected and recovered.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dbkeeper {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct ArtifactRecord {
+  std::string name;      // file name inside the backup directory
+  std::string database;  // empty for server-wide artifacts (PostgreSQL globals)
+  std::string format;    // "sql" (mariadb-dump), "pg_custom", "pg_globals_sql"
+  std::string compression = "zstd";
+  int compression_level = 3;
+  std::uint64_t raw_bytes = 0;
+  std::uint64_t stored_bytes = 0;
+  std::string sha256;  // of the stored (compressed) bytes
+};
+
+struct TableRecord {
+  std::string name;  // MySQL: table; PostgreSQL: schema.table
+  std::uint64_t rows = 0;
+};
+
+struct LogPosition {
+  std::string binlog_file;  // MySQL/MariaDB
+  std::uint64_t binlog_position = 0;
+  std::string gtid;
+  std::string wal_lsn;  // PostgreSQL
+  bool empty() const { return binlog_file.empty() && gtid.empty() && wal_lsn.empty(); }
+};
+
+struct BackupManifest {
+  static constexpr int k_format = 1;
+
+  std::string id;
+  std::string target;
+  std::string engine;
+  std::string server_product;
+  std::string server_version;
+  std::string type = "full";
+  std::string tool;
+  std::string tool_version;
+  TimePoint started_at;
+  TimePoint finished_at;
+  std::vector<std::string> databases;
+  std::map<std::string, std::vector<TableRecord>> tables;  // by database
+  std::vector<ArtifactRecord> artifacts;
+  LogPosition log_position;
+  std::string row_count_source;  // how the row counts were taken (see docs/repository.md)
+
+  double duration_seconds() const;
+  std::uint64_t raw_bytes() const;
+  std::uint64_t stored_bytes() const;
+};
+
+// JSON text with an embedded "checksum" over the rest.
+std::string manifest_to_json(const BackupManifest& manifest);
+// Throws Error{integrity} when the text is not a manifest or its checksum is wrong.
+BackupManifest manifest_from_json(const std::string& text);
+
+// "2026-11-25T17:40:00.123Z" and back (UTC).
+std::string format_utc(TimePoint time);
+TimePoint parse_utc(const std::string& text);
+
+}  // namespace dbkeeper

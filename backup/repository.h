@@ -1,0 +1,119 @@
+#pragma once
+// The backup repository on the local filesystem (layout: docs/repository.md).
+//
+//   <root>/<target>/lock                      held while a backup runs
+//   <root>/<target>/state.json                attempt counters (runs_total)
+//   <root>/<target>/backups/<id>/             one complete backup
+//       manifest.json, manifest.copy.json     written last
+//       verification.json                     result of the newest verify
+//       <artifacts>
+//   <root>/<target>/backups/<id>.partial/     a backup being written
+//
+// A backup directory is complete only when it has a valid manifest and no
+// ".partial" suffix; everything else is never listed and is removed by the
+// next backup of that target.
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/manifest.h"
+#include "core/lock_file.h"
+
+namespace dbkeeper {
+
+struct VerificationRecord {
+  bool passed = false;
+  bool restored = false;  // true for a verification restore, false for checksums only
+  TimePoint started_at;
+  TimePoint finished_at;
+  std::string reason;  // why it failed; empty when passed
+  double duration_seconds() const { return std::chrono::duration<double>(finished_at - started_at).count(); }
+};
+
+struct BackupEntry {
+  std::filesystem::path directory;
+  BackupManifest manifest;
+  std::optional<VerificationRecord> verification;
+};
+
+struct RunCounters {
+  std::uint64_t success = 0;
+  std::uint64_t failure = 0;
+  std::optional<TimePoint> last_attempt;
+  std::string last_failure;  // message of the newest failure
+};
+
+struct TargetState {
+  std::map<std::string, RunCounters> backups;  // by backup type
+  RunCounters verifications;
+};
+
+class Repository;
+
+// A backup being written. Removed on destruction unless committed.
+class PartialBackup {
+public:
+  PartialBackup(PartialBackup&&) noexcept;
+  PartialBackup& operator=(PartialBackup&&) = delete;
+  ~PartialBackup();
+
+  const std::string& id() const { return m_id; }
+  const std::filesystem::path& directory() const { return m_directory; }
+  // Writes both manifest copies (fsynced), renames the directory into place
+  // and fsyncs the parent. Returns the final directory.
+  std::filesystem::path commit(const BackupManifest& manifest);
+
+private:
+  friend class Repository;
+  PartialBackup(std::string id, std::filesystem::path directory, std::filesystem::path final_directory);
+  std::string m_id;
+  std::filesystem::path m_directory;
+  std::filesystem::path m_final_directory;
+  bool m_committed = false;
+};
+
+class Repository {
+public:
+  explicit Repository(std::filesystem::path root);
+
+  const std::filesystem::path& root() const { return m_root; }
+  std::filesystem::path target_directory(const std::string& target) const;
+
+  // Takes the target's backup lock or throws Error{process}:
+  // "another backup of target 'shop' is running (pid 1234)".
+  LockFile lock_target(const std::string& target) const;
+  bool backup_running(const std::string& target) const;
+
+  // Removes the ".partial" directories of interrupted runs. The caller holds the lock.
+  std::size_t remove_partial_backups(const std::string& target) const;
+
+  // Creates `<id>.partial` for a new backup. The caller holds the lock.
+  PartialBackup begin_backup(const std::string& target, TimePoint now) const;
+
+  // Complete backups, oldest first. Damaged manifests fall back to their copy;
+  // a backup with neither readable is skipped (and named in `problems`).
+  std::vector<BackupEntry> list(const std::string& target, std::vector<std::string>* problems = nullptr) const;
+  // "latest" or an id; throws Error{config} naming what exists.
+  BackupEntry find(const std::string& target, const std::string& id) const;
+  std::vector<std::string> targets() const;
+
+  void record_verification(const BackupEntry& entry, const VerificationRecord& record) const;
+
+  TargetState read_state(const std::string& target) const;
+  // Read-modify-write of state.json under its own short lock.
+  void update_state(const std::string& target, const std::function<void(TargetState&)>& change) const;
+
+  std::uint64_t stored_bytes(const std::string& target) const;
+
+private:
+  std::filesystem::path m_root;
+};
+
+// "20261125T174000Z": sortable, UTC, one per second.
+std::string backup_id_for(TimePoint time);
+
+}  // namespace dbkeeper

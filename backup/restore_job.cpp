@@ -1,0 +1,69 @@
+#include "backup/restore_job.h"
+
+#include <spdlog/spdlog.h>
+
+#include "backup/dump_stream.h"
+#include "backup/engine.h"
+#include "core/error.h"
+#include "core/temp_dir.h"
+
+namespace dbkeeper {
+
+RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  BackupEntry entry = repository.find(target.name, request.backup_id);
+  const ArtifactRecord* artifact = nullptr;
+  std::string available;
+  for (const auto& candidate : entry.manifest.artifacts) {
+    if (candidate.database.empty()) continue;
+    available += (available.empty() ? "'" : ", '") + candidate.database + "'";
+    if (request.from_database.empty() || candidate.database == request.from_database) {
+      if (artifact && request.from_database.empty())
+        throw Error(ErrorKind::config, "backup '" + entry.manifest.id + "' holds several databases (" + available +
+                                           "...); choose one with --database");
+      artifact = &candidate;
+    }
+  }
+  if (!artifact)
+    throw Error(ErrorKind::config, "backup '" + entry.manifest.id + "' has no database '" + request.from_database +
+                                       "' (it has " + (available.empty() ? "none" : available) + ")");
+
+  // Prove the artifact first: a damaged backup must not replace anything.
+  check_artifact(entry.directory / artifact->name, *artifact);
+
+  auto engine = create_engine(target.engine);
+  if (engine->database_exists(target, request.to_database)) {
+    if (!request.force)
+      throw Error(ErrorKind::config, "database '" + request.to_database + "' already exists on target '" + target.name +
+                                         "'; nothing was changed (use --force to replace it)");
+    spdlog::warn("dropping database '{}' of target '{}' to replace it (--force)", request.to_database, target.name);
+    engine->drop_database(target, request.to_database);
+  }
+  engine->create_database(target, request.to_database);
+  try {
+    TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
+    engine->restore_artifact(target, *artifact, entry.directory / artifact->name, request.to_database,
+                             private_directory.path());
+  } catch (...) {
+    // Leave no half-restored database behind under the new name.
+    try {
+      engine->drop_database(target, request.to_database);
+    } catch (const std::exception& e) {
+      spdlog::error("unable to drop the half-restored database '{}': {}", request.to_database, e.what());
+    }
+    throw;
+  }
+
+  RestoreReport report;
+  report.backup_id = entry.manifest.id;
+  report.from_database = artifact->database;
+  report.to_database = request.to_database;
+  for (const auto& table : engine->count_rows(target, request.to_database)) {
+    ++report.tables;
+    report.rows += table.rows;
+  }
+  report.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace dbkeeper

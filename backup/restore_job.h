@@ -1,0 +1,34 @@
+#pragma once
+// Restores one database of a backup into a database on the target's server:
+// a new one by default (an existing name is refused and nothing changes),
+// or, with `force`, in place of an existing one. Artifacts are checksummed
+// before anything is touched. This is also how a preview environment gets a
+// copy of production.
+
+#include <cstdint>
+#include <string>
+
+#include "backup/repository.h"
+#include "backup/target.h"
+
+namespace dbkeeper {
+
+struct RestoreRequest {
+  std::string backup_id = "latest";
+  std::string to_database;
+  std::string from_database;  // which database of the backup; may be empty when it holds one
+  bool force = false;
+};
+
+struct RestoreReport {
+  std::string backup_id;
+  std::string from_database;
+  std::string to_database;
+  std::size_t tables = 0;
+  std::uint64_t rows = 0;
+  double duration_seconds = 0;
+};
+
+RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request);
+
+}  // namespace dbkeeper

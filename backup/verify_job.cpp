@@ -1,0 +1,109 @@
+#include "backup/verify_job.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <random>
+
+#include "backup/dump_stream.h"
+#include "backup/engine.h"
+#include "backup/scratch_database.h"
+#include "core/error.h"
+#include "core/temp_dir.h"
+
+namespace dbkeeper {
+
+std::vector<std::string> compare_tables(const std::vector<TableRecord>& expected, const std::vector<TableRecord>& found) {
+  std::vector<std::string> problems;
+  std::map<std::string, std::uint64_t> restored;
+  for (const auto& table : found) restored[table.name] = table.rows;
+  for (const auto& table : expected) {
+    auto it = restored.find(table.name);
+    if (it == restored.end()) {
+      problems.push_back("table '" + table.name + "' is missing after the restore");
+      continue;
+    }
+    if (it->second != table.rows)
+      problems.push_back("table '" + table.name + "' has " + std::to_string(it->second) + " rows, the manifest says " +
+                         std::to_string(table.rows));
+    restored.erase(it);
+  }
+  for (const auto& [name, rows] : restored) problems.push_back("table '" + name + "' is not in the manifest");
+  return problems;
+}
+
+VerifyReport verify_backup(const Target& target, const Repository& repository, const std::string& backup_id,
+                           bool restore) {
+  auto started = std::chrono::system_clock::now();
+  VerifyReport report;
+  report.restored = restore;
+  auto record = [&](const BackupEntry* entry) {
+    auto finished = std::chrono::system_clock::now();
+    report.duration_seconds = std::chrono::duration<double>(finished - started).count();
+    if (entry)
+      repository.record_verification(*entry, VerificationRecord{report.passed, restore, started, finished, report.reason});
+    repository.update_state(target.name, [&](TargetState& state) {
+      state.verifications.last_attempt = started;
+      if (report.passed) {
+        ++state.verifications.success;
+      } else {
+        ++state.verifications.failure;
+        state.verifications.last_failure = report.reason;
+      }
+    });
+  };
+
+  std::optional<BackupEntry> entry;
+  try {
+    entry = repository.find(target.name, backup_id);
+    report.backup_id = entry->manifest.id;
+    for (const auto& artifact : entry->manifest.artifacts) {
+      try {
+        check_artifact(entry->directory / artifact.name, artifact);
+      } catch (const Error& e) {
+        report.problems.push_back(e.what());
+      }
+    }
+    if (report.problems.empty() && restore) {
+      auto engine = create_engine(target.engine);
+      // One verification restore per target at a time; it also owns leftovers.
+      auto lock = LockFile::try_acquire(repository.target_directory(target.name) / "verify.lock");
+      if (!lock) throw Error(ErrorKind::process, "another verification of target '" + target.name + "' is running");
+      for (const auto& leftover : engine->databases_with_prefix(target, k_scratch_prefix)) {
+        spdlog::warn("dropping scratch database '{}' left by an interrupted verification", leftover);
+        engine->drop_database(target, leftover);
+      }
+      TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
+      for (const auto& artifact : entry->manifest.artifacts) {
+        if (artifact.database.empty()) continue;
+        ScratchDatabase scratch(*engine, target, entry->manifest.id);
+        spdlog::info("restoring '{}' of backup {} into scratch database '{}'", artifact.name, entry->manifest.id,
+                     scratch.name());
+        engine->restore_artifact(target, artifact, entry->directory / artifact.name, scratch.name(),
+                                 private_directory.path());
+        auto expected = entry->manifest.tables.count(artifact.database) ? entry->manifest.tables.at(artifact.database)
+                                                                        : std::vector<TableRecord>{};
+        for (auto& problem : compare_tables(expected, engine->count_rows(target, scratch.name())))
+          report.problems.push_back("database '" + artifact.database + "': " + problem);
+      }
+    }
+    report.passed = report.problems.empty();
+    if (!report.passed) report.reason = report.problems.front();
+    record(&*entry);
+    return report;
+  } catch (const std::exception& e) {
+    report.passed = false;
+    report.reason = e.what();
+    report.problems.push_back(e.what());
+    try {
+      record(entry ? &*entry : nullptr);
+    } catch (const std::exception& state_error) {
+      spdlog::error("unable to record the verification of target '{}': {}", target.name, state_error.what());
+    }
+    throw;
+  }
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,33 @@
+#pragma once
+// Verification of one backup: every artifact re-read, checksummed and
+// decompressed; with `restore`, each database restored into a scratch
+// database on the same server (always dropped afterwards) and its tables and
+// row counts compared with the manifest. The result is written beside the
+// backup and counted.
+
+#include <string>
+#include <vector>
+
+#include "backup/repository.h"
+#include "backup/target.h"
+
+namespace dbkeeper {
+
+struct VerifyReport {
+  std::string backup_id;
+  bool passed = false;
+  bool restored = false;
+  std::string reason;  // first problem found
+  std::vector<std::string> problems;
+  double duration_seconds = 0;
+};
+
+// Returns a report (passed or not). Throws only when the backup cannot be
+// found or verification could not run at all (also counted as failed).
+VerifyReport verify_backup(const Target& target, const Repository& repository, const std::string& backup_id,
+                           bool restore);
+
+// Differences between what the manifest recorded and what a database holds.
+std::vector<std::string> compare_tables(const std::vector<TableRecord>& expected, const std::vector<TableRecord>& found);
+
+}  // namespace dbkeeper
