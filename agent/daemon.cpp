@@ -36,7 +36,7 @@ int run_daemon(const Config& config) {
   sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  CollectorPlan plan{config.collectors, BuildIdentity{k_version, k_revision}};
+  CollectorPlan plan{config.collectors, BuildIdentity{k_version, k_revision}, config.agent.repository};
   auto runner = std::make_shared<CollectorRunner>(config.targets, plan);
   std::unique_ptr<HttpEndpoint> endpoint;
   try {

@@ -26,7 +26,7 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
 
   try {
     auto engine = create_engine(target.engine);
-    LockFile lock = repository.lock_target(target.name);
+    LockFile lock = repository.lock_target(target.name, type);
     repository.remove_partial_backups(target.name);
     PartialBackup partial = repository.begin_backup(target.name, started);
     spdlog::info("full backup {} of target '{}' started", partial.id(), target.name);

@@ -92,22 +92,24 @@ Repository::Repository(fs::path root) : m_root(std::move(root)) {}
 
 fs::path Repository::target_directory(const std::string& target) const { return m_root / target; }
 
-LockFile Repository::lock_target(const std::string& target) const {
+LockFile Repository::lock_target(const std::string& target, const std::string& type) const {
   fs::path directory = target_directory(target);
   std::error_code error;
   fs::create_directories(directory / "backups", error);
   if (error) throw Error(ErrorKind::io, "unable to create '" + directory.string() + "': " + error.message());
-  auto lock = LockFile::try_acquire(directory / "lock");
+  auto lock = LockFile::try_acquire(directory / "lock", type);
   if (!lock) {
-    auto pid = LockFile::holder(directory / "lock");
+    auto holder = LockFile::holder(directory / "lock");
     throw Error(ErrorKind::process, "another backup of target '" + target + "' is running" +
-                                        (pid && *pid > 0 ? " (pid " + std::to_string(*pid) + ")" : ""));
+                                        (holder && holder->pid > 0 ? " (pid " + std::to_string(holder->pid) + ")" : ""));
   }
   return std::move(*lock);
 }
 
-bool Repository::backup_running(const std::string& target) const {
-  return LockFile::holder(target_directory(target) / "lock").has_value();
+std::optional<std::string> Repository::backup_running(const std::string& target) const {
+  auto holder = LockFile::holder(target_directory(target) / "lock");
+  if (!holder) return std::nullopt;
+  return holder->note;
 }
 
 std::size_t Repository::remove_partial_backups(const std::string& target) const {

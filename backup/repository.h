@@ -85,8 +85,9 @@ public:
 
   // Takes the target's backup lock or throws Error{process}:
   // "another backup of target 'shop' is running (pid 1234)".
-  LockFile lock_target(const std::string& target) const;
-  bool backup_running(const std::string& target) const;
+  LockFile lock_target(const std::string& target, const std::string& type) const;
+  // The type of the backup running now, if any.
+  std::optional<std::string> backup_running(const std::string& target) const;
 
   // Removes the ".partial" directories of interrupted runs. The caller holds the lock.
   std::size_t remove_partial_backups(const std::string& target) const;

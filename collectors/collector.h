@@ -7,6 +7,7 @@
 #include <prometheus/metric_family.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <span>
@@ -40,6 +41,7 @@ struct BuildIdentity {
 // What a collector is built from. `target` is set for per-target collectors.
 struct CollectorContext {
   const Target* target = nullptr;
+  std::filesystem::path repository;
   CollectorSettings settings;
   BuildIdentity build;
 };

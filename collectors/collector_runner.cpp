@@ -49,7 +49,7 @@ CollectorRunner::CollectorRunner(const std::vector<Target>& targets, const Colle
       instance->definition = &definition;
       instance->target = target;
       instance->settings = settings;
-      instance->collector = definition.create(CollectorContext{target, settings, plan.build});
+      instance->collector = definition.create(CollectorContext{target, plan.repository, settings, plan.build});
       m_instances.push_back(std::move(instance));
     };
     if (definition.scope == CollectorScope::agent) {

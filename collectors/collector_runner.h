@@ -23,6 +23,7 @@ struct CollectorPlan {
   // Settings per collector name; collectors missing here use their defaults.
   std::map<std::string, CollectorSettings, std::less<>> settings;
   BuildIdentity build;
+  std::filesystem::path repository;
 };
 
 class CollectorRunner final : public prometheus::Collectable {

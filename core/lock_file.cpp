@@ -10,7 +10,7 @@
 
 namespace dbkeeper {
 
-std::optional<LockFile> LockFile::try_acquire(const std::filesystem::path& path) {
+std::optional<LockFile> LockFile::try_acquire(const std::filesystem::path& path, const std::string& note) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
   if (!fd) throw_system_error("unable to open lock file '" + path.string() + "'", errno);
   struct flock lock {};
@@ -20,21 +20,28 @@ std::optional<LockFile> LockFile::try_acquire(const std::filesystem::path& path)
     if (errno == EAGAIN || errno == EACCES) return std::nullopt;
     throw_system_error("unable to lock '" + path.string() + "'", errno);
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
+  std::string pid = std::to_string(::getpid()) + " " + note + "\n";
   if (::ftruncate(fd.get(), 0) == 0) (void)::pwrite(fd.get(), pid.data(), pid.size(), 0);
   return LockFile(std::move(fd));
 }
 
-std::optional<pid_t> LockFile::holder(const std::filesystem::path& path) {
+std::optional<LockHolder> LockFile::holder(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
   struct flock lock {};
   lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;
   if (::fcntl(fd.get(), F_OFD_GETLK, &lock) != 0 || lock.l_type == F_UNLCK) return std::nullopt;
-  char buffer[32] = {};
+  char buffer[256] = {};
   ssize_t n = ::pread(fd.get(), buffer, sizeof buffer - 1, 0);
-  return n > 0 ? static_cast<pid_t>(std::atoi(buffer)) : 0;
+  LockHolder holder;
+  if (n > 0) {
+    std::string text(buffer, static_cast<std::size_t>(n));
+    holder.pid = static_cast<pid_t>(std::atoi(text.c_str()));
+    auto space = text.find(' ');
+    if (space != std::string::npos) holder.note = text.substr(space + 1, text.find('\n') - space - 1);
+  }
+  return holder;
 }
 
 }  // namespace dbkeeper

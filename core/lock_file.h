@@ -8,18 +8,24 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "core/unique_fd.h"
 
 namespace dbkeeper {
 
+struct LockHolder {
+  pid_t pid = 0;     // 0 when unknown
+  std::string note;  // what the holder said it is doing
+};
+
 class LockFile {
 public:
   // Takes the lock without waiting; nullopt when another process holds it.
-  static std::optional<LockFile> try_acquire(const std::filesystem::path& path);
-  // Whether someone holds the lock now (does not take it); returns the pid
-  // written by the holder when known.
-  static std::optional<pid_t> holder(const std::filesystem::path& path);
+  // `note` is written beside the pid for whoever asks holder().
+  static std::optional<LockFile> try_acquire(const std::filesystem::path& path, const std::string& note = "");
+  // Who holds the lock now, without taking it; nullopt when nobody does.
+  static std::optional<LockHolder> holder(const std::filesystem::path& path);
 
   LockFile(LockFile&&) noexcept = default;
   LockFile& operator=(LockFile&&) noexcept = default;

@@ -1,0 +1,148 @@
+#include "collectors/backup_collector.h"
+
+#include <mutex>
+#include <set>
+
+#include "backup/repository.h"
+#include "collectors/metric_family_builder.h"
+
+namespace dbkeeper {
+namespace {
+
+using prometheus::MetricType;
+
+double seconds_since_epoch(TimePoint time) {
+  return std::chrono::duration<double>(time.time_since_epoch()).count();
+}
+
+// Backup types always exported, so rate() and absent() work before the first run.
+constexpr const char* k_backup_types[] = {"full"};
+
+class BackupCollector final : public Collector {
+public:
+  BackupCollector(const Target& target, std::filesystem::path repository)
+      : m_target(target.name), m_repository(std::move(repository)) {}
+
+  void refresh() override {
+    Repository repository(m_repository);
+    std::vector<std::string> problems;
+    auto backups = repository.list(m_target, &problems);
+    auto state = repository.read_state(m_target);
+    auto running = repository.backup_running(m_target);
+    auto stored = repository.stored_bytes(m_target);
+    auto families = build(backups, state, running, stored);
+    std::lock_guard lock(m_mutex);
+    m_families = std::move(families);
+  }
+
+  std::vector<prometheus::MetricFamily> collect() const override {
+    std::lock_guard lock(m_mutex);
+    return m_families;
+  }
+
+private:
+  std::vector<prometheus::MetricFamily> build(const std::vector<BackupEntry>& backups, const TargetState& state,
+                                              const std::optional<std::string>& running, std::uint64_t stored) const {
+    auto last_success = make_family("backup_last_success_timestamp_seconds",
+                                    "End time of the newest complete backup of that type.", MetricType::Gauge);
+    auto last_attempt = make_family("backup_last_attempt_timestamp_seconds",
+                                    "Start time of the newest backup attempt of that type.", MetricType::Gauge);
+    auto last_duration = make_family("backup_last_duration_seconds",
+                                     "Duration of the newest complete backup of that type.", MetricType::Gauge);
+    auto last_size = make_family("backup_last_size_bytes",
+                                 "Stored (compressed) size of the newest complete backup of that type.", MetricType::Gauge);
+    auto last_raw = make_family("backup_last_raw_size_bytes",
+                                "Size before compression of the newest complete backup of that type.", MetricType::Gauge);
+    auto runs = make_family("backup_runs_total", "Backup attempts by result, from the repository's records.",
+                            MetricType::Counter);
+    auto in_progress = make_family("backup_in_progress", "1 while a backup of that type is running.", MetricType::Gauge);
+    auto repository_size = make_family("repository_size_bytes", "All stored bytes of the target's backups.",
+                                       MetricType::Gauge);
+    auto repository_backups = make_family("repository_backups", "Complete backups held, by type.", MetricType::Gauge);
+    auto window_start = make_family("recovery_window_start_timestamp_seconds",
+                                    "Oldest point in time that can be restored.", MetricType::Gauge);
+    auto window_end = make_family("recovery_window_end_timestamp_seconds",
+                                  "Newest point in time that can be restored.", MetricType::Gauge);
+    auto verify_success = make_family("verify_last_success_timestamp_seconds",
+                                      "End time of the newest verification that passed.", MetricType::Gauge);
+    auto verify_result = make_family("verify_last_result", "1 if the newest verification passed, 0 if it failed.",
+                                     MetricType::Gauge);
+    auto verify_duration = make_family("verify_last_duration_seconds", "Duration of the newest verification.",
+                                       MetricType::Gauge);
+    auto verify_runs = make_family("verify_runs_total", "Verification attempts by result.", MetricType::Counter);
+
+    std::set<std::string> types(std::begin(k_backup_types), std::end(k_backup_types));
+    for (const auto& [type, counters] : state.backups) types.insert(type);
+    for (const auto& backup : backups) types.insert(backup.manifest.type);
+
+    for (const auto& type : types) {
+      std::vector<prometheus::ClientMetric::Label> labels{{"target", m_target}, {"type", type}};
+      const BackupEntry* newest = nullptr;
+      double count = 0;
+      for (const auto& backup : backups) {
+        if (backup.manifest.type != type) continue;
+        ++count;
+        if (!newest || backup.manifest.finished_at > newest->manifest.finished_at) newest = &backup;
+      }
+      if (newest) {
+        add_gauge(last_success, labels, seconds_since_epoch(newest->manifest.finished_at));
+        add_gauge(last_duration, labels, newest->manifest.duration_seconds());
+        add_gauge(last_size, labels, static_cast<double>(newest->manifest.stored_bytes()));
+        add_gauge(last_raw, labels, static_cast<double>(newest->manifest.raw_bytes()));
+      }
+      add_gauge(repository_backups, labels, count);
+      add_gauge(in_progress, labels, running && *running == type ? 1 : 0);
+      RunCounters counters;
+      if (auto it = state.backups.find(type); it != state.backups.end()) counters = it->second;
+      if (counters.last_attempt) add_gauge(last_attempt, labels, seconds_since_epoch(*counters.last_attempt));
+      add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "success"}},
+                  static_cast<double>(counters.success));
+      add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "failure"}},
+                  static_cast<double>(counters.failure));
+    }
+
+    std::vector<prometheus::ClientMetric::Label> target_label{{"target", m_target}};
+    add_gauge(repository_size, target_label, static_cast<double>(stored));
+    // With full backups only, the restorable points are the backups' own
+    // consistent points: the oldest and the newest bound the window.
+    if (!backups.empty()) {
+      add_gauge(window_start, target_label, seconds_since_epoch(backups.front().manifest.finished_at));
+      add_gauge(window_end, target_label, seconds_since_epoch(backups.back().manifest.finished_at));
+    }
+
+    const VerificationRecord* newest_verification = nullptr;
+    const VerificationRecord* newest_passed = nullptr;
+    for (const auto& backup : backups) {
+      if (!backup.verification) continue;
+      const auto& record = *backup.verification;
+      if (!newest_verification || record.finished_at > newest_verification->finished_at) newest_verification = &record;
+      if (record.passed && (!newest_passed || record.finished_at > newest_passed->finished_at)) newest_passed = &record;
+    }
+    if (newest_passed) add_gauge(verify_success, target_label, seconds_since_epoch(newest_passed->finished_at));
+    if (newest_verification) {
+      add_gauge(verify_result, target_label, newest_verification->passed ? 1 : 0);
+      add_gauge(verify_duration, target_label, newest_verification->duration_seconds());
+    }
+    add_counter(verify_runs, {{"target", m_target}, {"result", "success"}},
+                static_cast<double>(state.verifications.success));
+    add_counter(verify_runs, {{"target", m_target}, {"result", "failure"}},
+                static_cast<double>(state.verifications.failure));
+
+    return {last_success, last_attempt, last_duration, last_size,    last_raw,      runs,
+            in_progress,  repository_size, repository_backups, window_start, window_end, verify_success,
+            verify_result, verify_duration, verify_runs};
+  }
+
+  std::string m_target;
+  std::filesystem::path m_repository;
+  mutable std::mutex m_mutex;
+  std::vector<prometheus::MetricFamily> m_families;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> make_backup_collector(const CollectorContext& context) {
+  return std::make_unique<BackupCollector>(*context.target, context.repository);
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,192 @@
+// Full backups against the real servers: round trip to a new database name
+// proven by tables, row counts and content; verification by checksum and by
+// restore; refusal to overwrite; the server's own errors.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "backup/backup_job.h"
+#include "backup/restore_job.h"
+#include "backup/verify_job.h"
+#include "core/error.h"
+#include "core/temp_dir.h"
+#include "tests/support/backup_fixture.h"
+#include "tests/support/test_servers.h"
+
+namespace dbkeeper {
+namespace {
+
+using namespace testing;
+
+struct EngineCase {
+  std::string name;
+  Target (*target)(const std::vector<std::string>&);
+  void (*create_fixture)(const std::string&);
+  std::map<std::string, std::string> (*content)(const std::string&);
+  std::vector<std::string> (*objects)(const std::string&);
+  std::string missing_database_error;
+};
+
+void PrintTo(const EngineCase& engine, std::ostream* out) { *out << engine.name; }
+
+class BackupRestoreTest : public ::testing::TestWithParam<EngineCase> {
+protected:
+  TempDir m_dir;
+  Repository m_repository{m_dir.path()};
+};
+
+TEST_P(BackupRestoreTest, restores_under_a_new_name_equal_to_the_source) {
+  const auto& engine = GetParam();
+  engine.create_fixture("fixture");
+  Target target = engine.target({"fixture"});
+  auto report = run_full_backup(target, m_repository, CompressionSettings{});
+
+  const auto& manifest = report.manifest;
+  EXPECT_EQ(manifest.databases, std::vector<std::string>{"fixture"});
+  EXPECT_FALSE(manifest.server_version.empty());
+  EXPECT_FALSE(manifest.tool_version.empty());
+  EXPECT_FALSE(manifest.log_position.empty());
+  ASSERT_FALSE(manifest.artifacts.empty());
+  for (const auto& artifact : manifest.artifacts) {
+    EXPECT_EQ(artifact.sha256.size(), 64u);
+    EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(report.directory / artifact.name));
+  }
+  // Row counts in the manifest match the source.
+  std::map<std::string, std::uint64_t> rows;
+  for (const auto& table : manifest.tables.at("fixture")) rows[table.name] = table.rows;
+  std::string order = engine.name == "mariadb" ? "order" : "public.order";
+  std::string audit = engine.name == "mariadb" ? "audit" : "public.audit";
+  std::string empty = engine.name == "mariadb" ? "empty_table" : "public.empty_table";
+  EXPECT_EQ(rows[order], 4u);
+  EXPECT_EQ(rows[audit], 4u);  // written by the trigger
+  EXPECT_EQ(rows[empty], 0u);
+
+  auto restored = restore_backup(target, m_repository, RestoreRequest{"latest", "fixture_copy", "", false});
+  EXPECT_EQ(restored.tables, 5u);
+  EXPECT_EQ(restored.rows, 4u + 4u + 4u + 2u);
+
+  auto source = engine.content("fixture");
+  auto copy = engine.content("fixture_copy");
+  EXPECT_EQ(source.size(), 5u);
+  EXPECT_EQ(copy, source);
+  EXPECT_EQ(engine.objects("fixture_copy"), engine.objects("fixture"));
+  EXPECT_GE(engine.objects("fixture").size(), 3u);  // view, trigger, routines
+}
+
+TEST_P(BackupRestoreTest, verify_passes_by_checksum_and_by_restore_and_leaves_no_scratch_database) {
+  const auto& engine = GetParam();
+  engine.create_fixture("fixture");
+  Target target = engine.target({"fixture"});
+  run_full_backup(target, m_repository, CompressionSettings{});
+
+  auto checksums = verify_backup(target, m_repository, "latest", false);
+  EXPECT_TRUE(checksums.passed) << checksums.reason;
+  auto restore = verify_backup(target, m_repository, "latest", true);
+  EXPECT_TRUE(restore.passed) << restore.reason;
+  EXPECT_TRUE(create_engine(target.engine)->databases_with_prefix(target, "dbkeeper_verify_").empty());
+
+  auto entry = m_repository.find(target.name, "latest");
+  ASSERT_TRUE(entry.verification.has_value());
+  EXPECT_TRUE(entry.verification->passed);
+  EXPECT_TRUE(entry.verification->restored);
+  EXPECT_EQ(m_repository.read_state(target.name).verifications.success, 2u);
+}
+
+TEST_P(BackupRestoreTest, verify_restore_fails_when_the_manifest_disagrees) {
+  const auto& engine = GetParam();
+  engine.create_fixture("fixture");
+  Target target = engine.target({"fixture"});
+  auto report = run_full_backup(target, m_repository, CompressionSettings{});
+  // Rewrite the manifest (with a valid checksum) claiming one more row.
+  auto manifest = report.manifest;
+  manifest.tables["fixture"][0].rows += 1;
+  std::ofstream(report.directory / "manifest.json", std::ios::trunc) << manifest_to_json(manifest);
+  auto result = verify_backup(target, m_repository, "latest", true);
+  EXPECT_FALSE(result.passed);
+  EXPECT_NE(result.reason.find("the manifest says"), std::string::npos) << result.reason;
+  EXPECT_TRUE(create_engine(target.engine)->databases_with_prefix(target, "dbkeeper_verify_").empty());
+}
+
+TEST_P(BackupRestoreTest, a_flipped_byte_fails_verify_naming_the_artifact) {
+  const auto& engine = GetParam();
+  engine.create_fixture("fixture");
+  Target target = engine.target({"fixture"});
+  auto report = run_full_backup(target, m_repository, CompressionSettings{});
+  const auto& artifact = report.manifest.artifacts.front();
+  auto path = report.directory / artifact.name;
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(static_cast<std::streamoff>(artifact.stored_bytes / 2));
+    char c;
+    file.get(c);
+    file.seekp(static_cast<std::streamoff>(artifact.stored_bytes / 2));
+    file.put(static_cast<char>(c ^ 0x20));
+  }
+  auto result = verify_backup(target, m_repository, "latest", false);
+  EXPECT_FALSE(result.passed);
+  EXPECT_NE(result.reason.find("artifact '" + artifact.name + "'"), std::string::npos) << result.reason;
+  EXPECT_EQ(m_repository.read_state(target.name).verifications.failure, 1u);
+  // And a restore from it is refused before anything is created.
+  EXPECT_THROW(restore_backup(target, m_repository, RestoreRequest{"latest", "never_created", "", false}), Error);
+  EXPECT_FALSE(create_engine(target.engine)->database_exists(target, "never_created"));
+}
+
+TEST_P(BackupRestoreTest, an_existing_database_is_refused_unless_forced) {
+  const auto& engine = GetParam();
+  engine.create_fixture("fixture");
+  engine.create_fixture("occupied");
+  Target target = engine.target({"fixture"});
+  run_full_backup(target, m_repository, CompressionSettings{});
+  auto before = engine.content("occupied");
+  try {
+    restore_backup(target, m_repository, RestoreRequest{"latest", "occupied", "", false});
+    FAIL() << "replaced an existing database without --force";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("database 'occupied' already exists"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(engine.content("occupied"), before);
+  auto report = restore_backup(target, m_repository, RestoreRequest{"latest", "occupied", "", true});
+  EXPECT_EQ(report.tables, 5u);
+  EXPECT_EQ(engine.content("occupied"), engine.content("fixture"));
+}
+
+TEST_P(BackupRestoreTest, a_missing_database_fails_with_the_server_error_and_leaves_nothing) {
+  const auto& engine = GetParam();
+  Target target = engine.target({"no_such_database"});
+  try {
+    run_full_backup(target, m_repository, CompressionSettings{});
+    FAIL() << "backed up a database that does not exist";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(engine.missing_database_error), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(m_repository.list(target.name).empty());
+  EXPECT_TRUE(std::filesystem::is_empty(m_repository.target_directory(target.name) / "backups"));
+  auto state = m_repository.read_state(target.name);
+  EXPECT_EQ(state.backups["full"].failure, 1u);
+  EXPECT_NE(state.backups["full"].last_failure.find(engine.missing_database_error), std::string::npos);
+}
+
+TEST_P(BackupRestoreTest, a_wrong_password_fails_without_showing_it) {
+  const auto& engine = GetParam();
+  Target target = engine.target({"fixture"});
+  target.password = Secret("Wr0ng-pa55-for-backup");
+  try {
+    run_full_backup(target, m_repository, CompressionSettings{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("Wr0ng-pa55-for-backup"), std::string::npos) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(engines, BackupRestoreTest,
+                         ::testing::Values(EngineCase{"mariadb", &mariadb_target, &create_mariadb_fixture,
+                                                      &mariadb_content, &mariadb_objects,
+                                                      "Unknown database 'no_such_database'"},
+                                           EngineCase{"postgres", &postgres_target, &create_postgres_fixture,
+                                                      &postgres_content, &postgres_objects,
+                                                      "database \"no_such_database\" does not exist"}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace dbkeeper

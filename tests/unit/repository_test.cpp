@@ -1,0 +1,149 @@
+#include "backup/repository.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "core/temp_dir.h"
+
+namespace dbkeeper {
+namespace {
+
+BackupManifest manifest_for(const std::string& id) {
+  BackupManifest m;
+  m.id = id;
+  m.target = "shop";
+  m.engine = "mariadb";
+  m.started_at = parse_utc("2026-11-25T17:40:00.000Z");
+  m.finished_at = parse_utc("2026-11-25T17:40:01.000Z");
+  return m;
+}
+
+class RepositoryTest : public ::testing::Test {
+protected:
+  TempDir m_dir;
+  Repository m_repository{m_dir.path()};
+  TimePoint m_now = parse_utc("2026-11-25T17:40:00.000Z");
+};
+
+TEST_F(RepositoryTest, a_partial_backup_is_never_listed_and_is_removed_on_failure) {
+  std::filesystem::path partial_directory;
+  {
+    auto partial = m_repository.begin_backup("shop", m_now);
+    partial_directory = partial.directory();
+    EXPECT_TRUE(partial_directory.string().ends_with("20261125T174000Z.partial"));
+    std::ofstream(partial_directory / "shop.sql.zst") << "data";
+    EXPECT_TRUE(m_repository.list("shop").empty());
+  }
+  EXPECT_FALSE(std::filesystem::exists(partial_directory));
+}
+
+TEST_F(RepositoryTest, a_committed_backup_is_listed_oldest_first) {
+  for (int i = 0; i < 3; ++i) {
+    auto partial = m_repository.begin_backup("shop", m_now);
+    partial.commit(manifest_for(partial.id()));
+  }
+  auto entries = m_repository.list("shop");
+  ASSERT_EQ(entries.size(), 3u);
+  // Three backups in one second get three increasing ids.
+  EXPECT_EQ(entries[0].manifest.id, "20261125T174000Z");
+  EXPECT_EQ(entries[1].manifest.id, "20261125T174001Z");
+  EXPECT_EQ(entries[2].manifest.id, "20261125T174002Z");
+  EXPECT_EQ(m_repository.find("shop", "latest").manifest.id, "20261125T174002Z");
+  EXPECT_EQ(m_repository.find("shop", "20261125T174001Z").manifest.id, "20261125T174001Z");
+}
+
+TEST_F(RepositoryTest, find_names_what_exists) {
+  try {
+    m_repository.find("shop", "latest");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "target 'shop' has no complete backup");
+  }
+  auto partial = m_repository.begin_backup("shop", m_now);
+  partial.commit(manifest_for(partial.id()));
+  try {
+    m_repository.find("shop", "20200101T000000Z");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "target 'shop' has no backup '20200101T000000Z' (newest is '20261125T174000Z')");
+  }
+}
+
+TEST_F(RepositoryTest, a_damaged_manifest_falls_back_to_its_copy) {
+  auto partial = m_repository.begin_backup("shop", m_now);
+  auto directory = partial.commit(manifest_for(partial.id()));
+  std::ofstream(directory / "manifest.json", std::ios::trunc) << "{\"garbage\": true}";
+  auto entries = m_repository.list("shop");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].manifest.id, "20261125T174000Z");
+  // With both damaged, the backup is skipped and named.
+  std::ofstream(directory / "manifest.copy.json", std::ios::trunc) << "";
+  std::vector<std::string> problems;
+  EXPECT_TRUE(m_repository.list("shop", &problems).empty());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("backup '20261125T174000Z' skipped"), std::string::npos) << problems[0];
+}
+
+TEST_F(RepositoryTest, leftovers_of_interrupted_runs_are_removed) {
+  auto partial = m_repository.begin_backup("shop", m_now);
+  auto leftover = partial.directory();
+  // Simulate a SIGKILL: the directory stays because the destructor never runs.
+  std::filesystem::create_directories(leftover.parent_path() / "20200101T000000Z.partial");
+  EXPECT_EQ(m_repository.remove_partial_backups("shop"), 2u);
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+}
+
+TEST_F(RepositoryTest, the_target_lock_is_exclusive_and_names_its_holder) {
+  auto lock = m_repository.lock_target("shop", "full");
+  EXPECT_EQ(m_repository.backup_running("shop"), "full");
+  // A second open file description conflicts even inside one process.
+  try {
+    m_repository.lock_target("shop", "full");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "another backup of target 'shop' is running (pid " + std::to_string(::getpid()) + ")");
+  }
+}
+
+TEST_F(RepositoryTest, the_lock_is_released_with_its_owner) {
+  { auto lock = m_repository.lock_target("shop", "full"); }
+  EXPECT_EQ(m_repository.backup_running("shop"), std::nullopt);
+  EXPECT_NO_THROW(m_repository.lock_target("shop", "full"));
+}
+
+TEST_F(RepositoryTest, state_counts_attempts) {
+  m_repository.update_state("shop", [&](TargetState& s) {
+    ++s.backups["full"].success;
+    s.backups["full"].last_attempt = m_now;
+  });
+  m_repository.update_state("shop", [](TargetState& s) {
+    ++s.backups["full"].failure;
+    s.backups["full"].last_failure = "disk full";
+  });
+  auto state = m_repository.read_state("shop");
+  EXPECT_EQ(state.backups["full"].success, 1u);
+  EXPECT_EQ(state.backups["full"].failure, 1u);
+  EXPECT_EQ(state.backups["full"].last_failure, "disk full");
+  EXPECT_EQ(state.backups["full"].last_attempt, m_now);
+}
+
+TEST_F(RepositoryTest, verification_is_recorded_beside_the_backup) {
+  auto partial = m_repository.begin_backup("shop", m_now);
+  partial.commit(manifest_for(partial.id()));
+  auto entry = m_repository.find("shop", "latest");
+  m_repository.record_verification(entry, VerificationRecord{false, true, m_now, m_now + std::chrono::seconds(3),
+                                                             "table 'x' is missing"});
+  auto again = m_repository.find("shop", "latest");
+  ASSERT_TRUE(again.verification.has_value());
+  EXPECT_FALSE(again.verification->passed);
+  EXPECT_TRUE(again.verification->restored);
+  EXPECT_DOUBLE_EQ(again.verification->duration_seconds(), 3.0);
+  EXPECT_EQ(again.verification->reason, "table 'x' is missing");
+}
+
+}  // namespace
+}  // namespace dbkeeper
