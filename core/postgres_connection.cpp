@@ -111,6 +111,28 @@ void PostgresConnection::execute(std::string_view sql) {
   query(sql);
 }
 
+struct PostgresCancelHandle::Handle {
+  PGcancel* cancel = nullptr;
+  ~Handle() {
+    if (cancel) PQfreeCancel(cancel);
+  }
+};
+
+PostgresCancelHandle::PostgresCancelHandle(std::unique_ptr<Handle> handle) : m_handle(std::move(handle)) {}
+PostgresCancelHandle::PostgresCancelHandle(PostgresCancelHandle&&) noexcept = default;
+PostgresCancelHandle::~PostgresCancelHandle() = default;
+
+void PostgresCancelHandle::cancel() const {
+  char error[256];
+  if (m_handle && m_handle->cancel) PQcancel(m_handle->cancel, error, sizeof error);
+}
+
+PostgresCancelHandle PostgresConnection::cancel_handle() const {
+  auto handle = std::make_unique<PostgresCancelHandle::Handle>();
+  handle->cancel = PQgetCancel(m_handle->connection);
+  return PostgresCancelHandle(std::move(handle));
+}
+
 std::string PostgresConnection::server_version() const {
   const char* version = PQparameterStatus(m_handle->connection, "server_version");
   return version ? version : "";

@@ -22,6 +22,21 @@ struct PostgresConnectOptions {
   std::chrono::seconds statement_timeout{30};
 };
 
+// Cancels the statement running on a connection, from another thread.
+class PostgresCancelHandle {
+ public:
+  PostgresCancelHandle(PostgresCancelHandle&&) noexcept;
+  ~PostgresCancelHandle();
+  // Best effort: the statement fails with SQLSTATE 57014 if it was running.
+  void cancel() const;
+
+ private:
+  friend class PostgresConnection;
+  struct Handle;
+  explicit PostgresCancelHandle(std::unique_ptr<Handle> handle);
+  std::unique_ptr<Handle> m_handle;
+};
+
 class PostgresConnection {
  public:
   // Throws Error{connection} with libpq's message.
@@ -37,6 +52,8 @@ class PostgresConnection {
   void execute(std::string_view sql);
 
   std::string server_version() const;  // e.g. "15.18"
+  // Take this before handing the connection to another thread.
+  PostgresCancelHandle cancel_handle() const;
   static std::string quote_identifier(std::string_view name);
 
  private:

@@ -82,11 +82,14 @@ public:
       artifact.name = safe_file_name(database) + ".pgdump.zst";
       artifact.database = database;
       artifact.format = "pg_custom";
+      auto cancel = snapshot_holder.cancel_handle();
       auto counting = std::async(std::launch::async, [&] { return count_tables(snapshot_holder); });
       try {
         dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, artifact, nullptr,
                          "database '" + database + "' of target '" + target.name + "'");
       } catch (...) {
+        // The count may be waiting on the same lock the dump waited on.
+        cancel.cancel();
         try {
           counting.get();
         } catch (...) {

@@ -102,7 +102,7 @@ void create_mariadb_bulk(const std::string& database, int rows) {
   db.execute("DROP DATABASE IF EXISTS " + q);
   db.execute("CREATE DATABASE " + q);
   db.execute("CREATE TABLE " + q + ".events (id INT PRIMARY KEY, payload VARCHAR(255))");
-  db.execute("INSERT INTO " + q + ".events SELECT seq, CONCAT(REPEAT(MD5(seq), 6), seq) FROM seq_1_to_" +
+  db.execute("INSERT INTO " + q + ".events SELECT seq, CONCAT(REPEAT(MD5(seq), 6), seq) FROM " + q + ".seq_1_to_" +
              std::to_string(rows));
 }
 
