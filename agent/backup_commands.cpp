@@ -53,8 +53,8 @@ int command_backup(const Invocation& invocation) {
   auto report = run_full_backup(target, repository, compression_for(target));
   std::size_t tables = 0;
   for (const auto& [database, list] : report.manifest.tables) tables += list.size();
-  std::cout << "backup " << report.manifest.id << " of target '" << target.name << "' complete: "
-            << report.manifest.databases.size() << " database(s), " << tables << " table(s), "
+  std::cout << "backup " << report.manifest.id << " of target '" << target.name
+            << "' complete: " << report.manifest.databases.size() << " database(s), " << tables << " table(s), "
             << human_bytes(report.manifest.raw_bytes()) << " dumped, " << human_bytes(report.manifest.stored_bytes())
             << " stored, " << std::fixed << std::setprecision(1) << report.manifest.duration_seconds() << " s\n";
   return k_exit_success;
@@ -78,18 +78,18 @@ int command_list(const Invocation& invocation) {
     for (const auto& entry : repository.list(target->name, &problems)) {
       const auto& m = entry.manifest;
       if (json_output) {
-        nlohmann::json object{{"id", m.id},
-                              {"target", m.target},
-                              {"type", m.type},
-                              {"engine", m.engine},
-                              {"started_at", format_utc(m.started_at)},
-                              {"finished_at", format_utc(m.finished_at)},
-                              {"duration_seconds", m.duration_seconds()},
-                              {"raw_bytes", m.raw_bytes()},
-                              {"stored_bytes", m.stored_bytes()},
-                              {"databases", m.databases},
-                              {"verified", entry.verification ? nlohmann::json(entry.verification->passed)
-                                                              : nlohmann::json(nullptr)}};
+        nlohmann::json object{
+            {"id", m.id},
+            {"target", m.target},
+            {"type", m.type},
+            {"engine", m.engine},
+            {"started_at", format_utc(m.started_at)},
+            {"finished_at", format_utc(m.finished_at)},
+            {"duration_seconds", m.duration_seconds()},
+            {"raw_bytes", m.raw_bytes()},
+            {"stored_bytes", m.stored_bytes()},
+            {"databases", m.databases},
+            {"verified", entry.verification ? nlohmann::json(entry.verification->passed) : nlohmann::json(nullptr)}};
         array.push_back(object);
       } else {
         char duration[32];
@@ -134,10 +134,9 @@ int command_restore(const Invocation& invocation) {
   request.force = invocation.options["force"].as<bool>();
   Repository repository(invocation.config.agent.repository);
   auto report = restore_backup(target, repository, request);
-  std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id
-            << " into '" << report.to_database << "' on target '" << target.name << "': " << report.tables
-            << " table(s), " << report.rows << " row(s) in " << std::fixed << std::setprecision(1)
-            << report.duration_seconds << " s\n";
+  std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id << " into '"
+            << report.to_database << "' on target '" << target.name << "': " << report.tables << " table(s), "
+            << report.rows << " row(s) in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";
   return k_exit_success;
 }
 

@@ -121,7 +121,8 @@ void read_backup(TomlTableReader& target, Target& result, ConfigProblems& proble
   const toml::table* table = target.table("backup");
   if (!table) return;
   TomlTableReader backup(*table, target.key_path("backup"), problems);
-  if (auto level = backup.integer("compression_level", 1, 19)) result.backup.compression_level = static_cast<int>(*level);
+  if (auto level = backup.integer("compression_level", 1, 19))
+    result.backup.compression_level = static_cast<int>(*level);
   if (auto threads = backup.integer("compression_threads", 0, 64))
     result.backup.compression_threads = static_cast<int>(*threads);
   backup.finish();

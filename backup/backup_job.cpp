@@ -32,7 +32,8 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
     spdlog::info("full backup {} of target '{}' started", partial.id(), target.name);
 
     TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
-    DumpResult dump = engine->dump_full(target, BackupWorkspace{partial.directory(), private_directory.path(), compression});
+    DumpResult dump =
+        engine->dump_full(target, BackupWorkspace{partial.directory(), private_directory.path(), compression});
 
     BackupManifest manifest;
     manifest.id = partial.id();

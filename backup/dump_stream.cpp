@@ -17,12 +17,14 @@ namespace {
 
 // Writes into a child's stdin.
 class FdSink final : public ByteSink {
-public:
+ public:
   FdSink(UniqueFd fd, std::string what) : m_fd(std::move(fd)), m_what(std::move(what)) {}
-  void write(std::span<const std::byte> data) override { write_all(m_fd.get(), data.data(), data.size(), m_what.c_str()); }
+  void write(std::span<const std::byte> data) override {
+    write_all(m_fd.get(), data.data(), data.size(), m_what.c_str());
+  }
   void finish() override { m_fd.reset(); }
 
-private:
+ private:
   UniqueFd m_fd;
   std::string m_what;
 };
@@ -108,13 +110,13 @@ void check_artifact(const std::filesystem::path& file, const ArtifactRecord& art
     Sha256Sink only_hash;
     pump_file(file, only_hash);
     if (only_hash.hex_digest() != artifact.sha256)
-      throw Error(ErrorKind::integrity, name + ": SHA-256 mismatch (expected " + artifact.sha256 + ", found " +
-                                            only_hash.hex_digest() + ")");
+      throw Error(ErrorKind::integrity,
+                  name + ": SHA-256 mismatch (expected " + artifact.sha256 + ", found " + only_hash.hex_digest() + ")");
     throw Error(ErrorKind::integrity, name + ": " + e.what());
   }
   if (hasher.hex_digest() != artifact.sha256)
-    throw Error(ErrorKind::integrity, name + ": SHA-256 mismatch (expected " + artifact.sha256 + ", found " +
-                                          hasher.hex_digest() + ")");
+    throw Error(ErrorKind::integrity,
+                name + ": SHA-256 mismatch (expected " + artifact.sha256 + ", found " + hasher.hex_digest() + ")");
   if (hasher.bytes() != artifact.stored_bytes)
     throw Error(ErrorKind::integrity, name + ": size " + std::to_string(hasher.bytes()) + " differs from the " +
                                           std::to_string(artifact.stored_bytes) + " bytes recorded");

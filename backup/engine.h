@@ -3,12 +3,12 @@
 // engine by name from the table in engine_registry.cpp and never name a
 // concrete engine themselves.
 
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
-#include <filesystem>
-#include <map>
 #include <vector>
 
 #include "backup/manifest.h"
@@ -62,9 +62,8 @@ class Engine {
 
   // Loads one database artifact (already checksummed) into the existing,
   // empty `database`.
-  virtual void restore_artifact(const Target& target, const ArtifactRecord& artifact,
-                                const std::filesystem::path& file, const std::string& database,
-                                const std::filesystem::path& private_directory) const = 0;
+  virtual void restore_artifact(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
+                                const std::string& database, const std::filesystem::path& private_directory) const = 0;
 
   // Base tables of `database` and their exact row counts.
   virtual std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const = 0;

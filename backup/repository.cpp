@@ -90,7 +90,9 @@ fs::path PartialBackup::commit(const BackupManifest& manifest) {
 
 Repository::Repository(fs::path root) : m_root(std::move(root)) {}
 
-fs::path Repository::target_directory(const std::string& target) const { return m_root / target; }
+fs::path Repository::target_directory(const std::string& target) const {
+  return m_root / target;
+}
 
 LockFile Repository::lock_target(const std::string& target, const std::string& type) const {
   fs::path directory = target_directory(target);
@@ -100,8 +102,9 @@ LockFile Repository::lock_target(const std::string& target, const std::string& t
   auto lock = LockFile::try_acquire(directory / "lock", type);
   if (!lock) {
     auto holder = LockFile::holder(directory / "lock");
-    throw Error(ErrorKind::process, "another backup of target '" + target + "' is running" +
-                                        (holder && holder->pid > 0 ? " (pid " + std::to_string(holder->pid) + ")" : ""));
+    throw Error(ErrorKind::process,
+                "another backup of target '" + target + "' is running" +
+                    (holder && holder->pid > 0 ? " (pid " + std::to_string(holder->pid) + ")" : ""));
   }
   return std::move(*lock);
 }
@@ -195,8 +198,8 @@ BackupEntry Repository::find(const std::string& target, const std::string& id) c
   if (id == "latest") return entries.back();
   for (auto& entry : entries)
     if (entry.manifest.id == id) return entry;
-  throw Error(ErrorKind::config, "target '" + target + "' has no backup '" + id + "' (newest is '" +
-                                     entries.back().manifest.id + "')");
+  throw Error(ErrorKind::config,
+              "target '" + target + "' has no backup '" + id + "' (newest is '" + entries.back().manifest.id + "')");
 }
 
 std::vector<std::string> Repository::targets() const {

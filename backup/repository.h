@@ -56,7 +56,7 @@ class Repository;
 
 // A backup being written. Removed on destruction unless committed.
 class PartialBackup {
-public:
+ public:
   PartialBackup(PartialBackup&&) noexcept;
   PartialBackup& operator=(PartialBackup&&) = delete;
   ~PartialBackup();
@@ -67,7 +67,7 @@ public:
   // and fsyncs the parent. Returns the final directory.
   std::filesystem::path commit(const BackupManifest& manifest);
 
-private:
+ private:
   friend class Repository;
   PartialBackup(std::string id, std::filesystem::path directory, std::filesystem::path final_directory);
   std::string m_id;
@@ -77,7 +77,7 @@ private:
 };
 
 class Repository {
-public:
+ public:
   explicit Repository(std::filesystem::path root);
 
   const std::filesystem::path& root() const { return m_root; }
@@ -110,7 +110,7 @@ public:
 
   std::uint64_t stored_bytes(const std::string& target) const;
 
-private:
+ private:
   std::filesystem::path m_root;
 };
 

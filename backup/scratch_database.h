@@ -13,7 +13,7 @@ namespace dbkeeper {
 inline constexpr const char* k_scratch_prefix = "dbkeeper_verify_";
 
 class ScratchDatabase {
-public:
+ public:
   // Creates `dbkeeper_verify_<backup id>_<random>`.
   ScratchDatabase(const Engine& engine, const Target& target, const std::string& backup_id);
   ~ScratchDatabase();
@@ -22,7 +22,7 @@ public:
 
   const std::string& name() const { return m_name; }
 
-private:
+ private:
   const Engine& m_engine;
   const Target& m_target;
   std::string m_name;

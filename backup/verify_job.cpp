@@ -15,7 +15,8 @@
 
 namespace dbkeeper {
 
-std::vector<std::string> compare_tables(const std::vector<TableRecord>& expected, const std::vector<TableRecord>& found) {
+std::vector<std::string> compare_tables(const std::vector<TableRecord>& expected,
+                                        const std::vector<TableRecord>& found) {
   std::vector<std::string> problems;
   std::map<std::string, std::uint64_t> restored;
   for (const auto& table : found) restored[table.name] = table.rows;
@@ -43,7 +44,8 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     auto finished = std::chrono::system_clock::now();
     report.duration_seconds = std::chrono::duration<double>(finished - started).count();
     if (entry)
-      repository.record_verification(*entry, VerificationRecord{report.passed, restore, started, finished, report.reason});
+      repository.record_verification(*entry,
+                                     VerificationRecord{report.passed, restore, started, finished, report.reason});
     repository.update_state(target.name, [&](TargetState& state) {
       state.verifications.last_attempt = started;
       if (report.passed) {

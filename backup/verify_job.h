@@ -28,6 +28,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
                            bool restore);
 
 // Differences between what the manifest recorded and what a database holds.
-std::vector<std::string> compare_tables(const std::vector<TableRecord>& expected, const std::vector<TableRecord>& found);
+std::vector<std::string> compare_tables(const std::vector<TableRecord>& expected,
+                                        const std::vector<TableRecord>& found);
 
 }  // namespace dbkeeper

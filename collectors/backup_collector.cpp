@@ -19,7 +19,7 @@ double seconds_since_epoch(TimePoint time) {
 constexpr const char* k_backup_types[] = {"full"};
 
 class BackupCollector final : public Collector {
-public:
+ public:
   BackupCollector(const Target& target, std::filesystem::path repository)
       : m_target(target.name), m_repository(std::move(repository)) {}
 
@@ -40,7 +40,7 @@ public:
     return m_families;
   }
 
-private:
+ private:
   std::vector<prometheus::MetricFamily> build(const std::vector<BackupEntry>& backups, const TargetState& state,
                                               const std::optional<std::string>& running, std::uint64_t stored) const {
     auto last_success = make_family("backup_last_success_timestamp_seconds",
@@ -49,26 +49,29 @@ private:
                                     "Start time of the newest backup attempt of that type.", MetricType::Gauge);
     auto last_duration = make_family("backup_last_duration_seconds",
                                      "Duration of the newest complete backup of that type.", MetricType::Gauge);
-    auto last_size = make_family("backup_last_size_bytes",
-                                 "Stored (compressed) size of the newest complete backup of that type.", MetricType::Gauge);
-    auto last_raw = make_family("backup_last_raw_size_bytes",
-                                "Size before compression of the newest complete backup of that type.", MetricType::Gauge);
+    auto last_size =
+        make_family("backup_last_size_bytes", "Stored (compressed) size of the newest complete backup of that type.",
+                    MetricType::Gauge);
+    auto last_raw =
+        make_family("backup_last_raw_size_bytes", "Size before compression of the newest complete backup of that type.",
+                    MetricType::Gauge);
     auto runs = make_family("backup_runs_total", "Backup attempts by result, from the repository's records.",
                             MetricType::Counter);
-    auto in_progress = make_family("backup_in_progress", "1 while a backup of that type is running.", MetricType::Gauge);
-    auto repository_size = make_family("repository_size_bytes", "All stored bytes of the target's backups.",
-                                       MetricType::Gauge);
+    auto in_progress =
+        make_family("backup_in_progress", "1 while a backup of that type is running.", MetricType::Gauge);
+    auto repository_size =
+        make_family("repository_size_bytes", "All stored bytes of the target's backups.", MetricType::Gauge);
     auto repository_backups = make_family("repository_backups", "Complete backups held, by type.", MetricType::Gauge);
     auto window_start = make_family("recovery_window_start_timestamp_seconds",
                                     "Oldest point in time that can be restored.", MetricType::Gauge);
-    auto window_end = make_family("recovery_window_end_timestamp_seconds",
-                                  "Newest point in time that can be restored.", MetricType::Gauge);
+    auto window_end = make_family("recovery_window_end_timestamp_seconds", "Newest point in time that can be restored.",
+                                  MetricType::Gauge);
     auto verify_success = make_family("verify_last_success_timestamp_seconds",
                                       "End time of the newest verification that passed.", MetricType::Gauge);
-    auto verify_result = make_family("verify_last_result", "1 if the newest verification passed, 0 if it failed.",
-                                     MetricType::Gauge);
-    auto verify_duration = make_family("verify_last_duration_seconds", "Duration of the newest verification.",
-                                       MetricType::Gauge);
+    auto verify_result =
+        make_family("verify_last_result", "1 if the newest verification passed, 0 if it failed.", MetricType::Gauge);
+    auto verify_duration =
+        make_family("verify_last_duration_seconds", "Duration of the newest verification.", MetricType::Gauge);
     auto verify_runs = make_family("verify_runs_total", "Verification attempts by result.", MetricType::Counter);
 
     std::set<std::string> types(std::begin(k_backup_types), std::end(k_backup_types));
@@ -128,9 +131,9 @@ private:
     add_counter(verify_runs, {{"target", m_target}, {"result", "failure"}},
                 static_cast<double>(state.verifications.failure));
 
-    return {last_success, last_attempt, last_duration, last_size,    last_raw,      runs,
-            in_progress,  repository_size, repository_backups, window_start, window_end, verify_success,
-            verify_result, verify_duration, verify_runs};
+    return {last_success, last_attempt,   last_duration,   last_size,          last_raw,
+            runs,         in_progress,    repository_size, repository_backups, window_start,
+            window_end,   verify_success, verify_result,   verify_duration,    verify_runs};
   }
 
   std::string m_target;

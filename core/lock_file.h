@@ -20,7 +20,7 @@ struct LockHolder {
 };
 
 class LockFile {
-public:
+ public:
   // Takes the lock without waiting; nullopt when another process holds it.
   // `note` is written beside the pid for whoever asks holder().
   static std::optional<LockFile> try_acquire(const std::filesystem::path& path, const std::string& note = "");
@@ -30,7 +30,7 @@ public:
   LockFile(LockFile&&) noexcept = default;
   LockFile& operator=(LockFile&&) noexcept = default;
 
-private:
+ private:
   explicit LockFile(UniqueFd fd) : m_fd(std::move(fd)) {}
   UniqueFd m_fd;
 };

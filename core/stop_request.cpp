@@ -12,8 +12,12 @@ std::atomic<bool> g_stop{false};
 std::atomic<int> g_signal{0};
 }  // namespace
 
-bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
-void request_stop() { g_stop = true; }
+bool stop_requested() {
+  return g_stop.load(std::memory_order_relaxed);
+}
+void request_stop() {
+  g_stop = true;
+}
 void clear_stop_request() {
   g_stop = false;
   g_signal = 0;
@@ -47,6 +51,8 @@ StopSignalWatcher::~StopSignalWatcher() {
   m_thread->thread.join();
 }
 
-int StopSignalWatcher::received_signal() { return g_signal.load(); }
+int StopSignalWatcher::received_signal() {
+  return g_signal.load();
+}
 
 }  // namespace dbkeeper

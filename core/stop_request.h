@@ -16,7 +16,7 @@ void clear_stop_request();  // for tests
 // watcher thread turns them into request_stop(). Create it first in main,
 // before any other thread exists.
 class StopSignalWatcher {
-public:
+ public:
   StopSignalWatcher();
   ~StopSignalWatcher();
   StopSignalWatcher(const StopSignalWatcher&) = delete;
@@ -24,7 +24,7 @@ public:
   // The signal that raised the request, or 0.
   static int received_signal();
 
-private:
+ private:
   struct Thread;
   std::unique_ptr<Thread> m_thread;
 };

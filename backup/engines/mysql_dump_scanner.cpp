@@ -46,9 +46,7 @@ void MysqlDumpScanner::write(std::span<const std::byte> data) {
 
 void MysqlDumpScanner::consume(char c) {
   switch (m_state) {
-    case State::string_escape:
-      m_state = State::string_literal;
-      return;
+    case State::string_escape: m_state = State::string_literal; return;
     case State::string_quote:
       // '' inside a literal is an escaped quote (NO_BACKSLASH_ESCAPES dumps).
       if (c == '\'') {
@@ -90,8 +88,7 @@ void MysqlDumpScanner::consume(char c) {
       if (m_line.size() < k_line_cap) m_line += c;
       if (m_line.size() == k_insert.size() && m_line == k_insert) m_state = State::insert_name;
       return;
-    case State::string_literal:
-      return;
+    case State::string_literal: return;
   }
 }
 

@@ -17,7 +17,7 @@
 namespace dbkeeper {
 
 class MysqlDumpScanner final : public ByteSink {
-public:
+ public:
   explicit MysqlDumpScanner(ByteSink* next = nullptr) : m_next(next) {}
   void write(std::span<const std::byte> data) override;
   void finish() override;
@@ -27,7 +27,7 @@ public:
   const LogPosition& position() const { return m_position; }
   bool completed() const { return m_completed; }
 
-private:
+ private:
   enum class State { line, insert_name, insert_values, string_literal, string_quote, string_escape };
   void end_of_line();
   void consume(char c);

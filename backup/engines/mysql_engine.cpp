@@ -20,7 +20,7 @@ std::string first_available(std::initializer_list<const char*> names) {
 }
 
 class MysqlEngine final : public Engine {
-public:
+ public:
   explicit MysqlEngine(bool mariadb) : m_mariadb(mariadb) {}
 
   ServerIdentity probe(const Target& target) const override {
@@ -104,7 +104,8 @@ public:
     auto credentials = credentials_file(target, private_directory);
     ProcessSpec spec;
     spec.argv = client_arguments(first_available({"mariadb", "mysql"}), target, credentials);
-    for (const char* option : {"--batch", "--binary-mode", "--default-character-set=utf8mb4", "--max-allowed-packet=1G"})
+    for (const char* option :
+         {"--batch", "--binary-mode", "--default-character-set=utf8mb4", "--max-allowed-packet=1G"})
       spec.argv.emplace_back(option);
     spec.argv.push_back("--database=" + database);
     restore_from_artifact(spec, file, "restore of '" + artifact.name + "' into database '" + database + "'");
@@ -124,7 +125,7 @@ public:
     return tables;
   }
 
-private:
+ private:
   static ServerIdentity identity(MysqlConnection& connection) {
     auto version = connection.query("SELECT VERSION()").scalar().value_or("");
     return ServerIdentity{version.find("MariaDB") != std::string::npos ? "MariaDB" : "MySQL", version};
@@ -169,7 +170,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Engine> make_mysql_engine(bool mariadb) { return std::make_unique<MysqlEngine>(mariadb); }
+std::unique_ptr<Engine> make_mysql_engine(bool mariadb) {
+  return std::make_unique<MysqlEngine>(mariadb);
+}
 
 std::string safe_file_name(const std::string& name) {
   // Database names may hold any character; file names get a conservative

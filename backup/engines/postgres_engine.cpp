@@ -32,7 +32,7 @@ std::vector<TableRecord> count_tables(PostgresConnection& connection) {
 }
 
 class PostgresEngine final : public Engine {
-public:
+ public:
   ServerIdentity probe(const Target& target) const override {
     auto options = postgres_connect_options(target);
     options.statement_timeout = std::max(options.connect_timeout, std::chrono::seconds(1));
@@ -45,7 +45,8 @@ public:
     auto connection = PostgresConnection::connect(postgres_connect_options(target));
     DumpResult result;
     result.server = ServerIdentity{"PostgreSQL", connection.server_version()};
-    int major = std::stoi(connection.query("SELECT current_setting('server_version_num')").scalar().value_or("0")) / 10000;
+    int major =
+        std::stoi(connection.query("SELECT current_setting('server_version_num')").scalar().value_or("0")) / 10000;
     if (target.databases.empty()) {
       for (const auto& row :
            connection.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1").rows)
@@ -67,8 +68,9 @@ public:
       snapshot_holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       std::string snapshot = snapshot_holder.query("SELECT pg_export_snapshot()").scalar().value_or("");
       std::string lsn = snapshot_holder
-                            .query("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-                                   "ELSE pg_current_wal_lsn() END")
+                            .query(
+                                "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                                "ELSE pg_current_wal_lsn() END")
                             .scalar()
                             .value_or("");
       if (result.position.empty()) result.position.wal_lsn = lsn;
@@ -103,7 +105,8 @@ public:
 
     // Roles and tablespaces live outside every database.
     ProcessSpec globals = tool_spec(tool_path("pg_dumpall", major), target, credentials);
-    for (const char* option : {"--globals-only", "--no-role-passwords", "--no-password"}) globals.argv.emplace_back(option);
+    for (const char* option : {"--globals-only", "--no-role-passwords", "--no-password"})
+      globals.argv.emplace_back(option);
     globals.argv.push_back("--database=" + postgres_connect_options(target).database);
     ArtifactRecord artifact;
     artifact.name = "globals.sql.zst";
@@ -143,9 +146,11 @@ public:
       throw Error(ErrorKind::internal, "artifact '" + artifact.name + "' is not a database dump");
     auto credentials = credentials_file(target, private_directory);
     auto connection = PostgresConnection::connect(postgres_connect_options(target));
-    int major = std::stoi(connection.query("SELECT current_setting('server_version_num')").scalar().value_or("0")) / 10000;
+    int major =
+        std::stoi(connection.query("SELECT current_setting('server_version_num')").scalar().value_or("0")) / 10000;
     ProcessSpec spec = tool_spec(tool_path("pg_restore", major), target, credentials);
-    for (const char* option : {"--no-password", "--exit-on-error", "--single-transaction"}) spec.argv.emplace_back(option);
+    for (const char* option : {"--no-password", "--exit-on-error", "--single-transaction"})
+      spec.argv.emplace_back(option);
     spec.argv.push_back("--dbname=" + database);
     restore_from_artifact(spec, file, "restore of '" + artifact.name + "' into database '" + database + "'");
   }
@@ -155,7 +160,7 @@ public:
     return count_tables(connection);
   }
 
-private:
+ private:
   static std::string literal(const std::string& text) {
     std::string quoted = "'";
     for (char c : text) quoted += c == '\'' ? std::string("''") : std::string(1, c);
@@ -175,7 +180,8 @@ private:
     std::filesystem::path versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin/" + name;
     if (std::filesystem::exists(versioned)) return versioned.string();
     if (auto found = find_executable(name)) return found->string();
-    throw Error(ErrorKind::process, name + " is not installed (install postgresql-client-" + std::to_string(major) + ")");
+    throw Error(ErrorKind::process,
+                name + " is not installed (install postgresql-client-" + std::to_string(major) + ")");
   }
 
   static std::optional<PrivateFile> credentials_file(const Target& target, const std::filesystem::path& directory) {
@@ -190,17 +196,18 @@ private:
                  "--port=" + std::to_string(target.port), "--username=" + target.user};
     spec.unset_environment = {"PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGOPTIONS"};
     if (credentials) spec.environment.emplace_back("PGPASSFILE", credentials->path().string());
-    spec.environment.emplace_back("PGCONNECT_TIMEOUT",
-                                  std::to_string(std::max<long>(2, std::chrono::duration_cast<std::chrono::seconds>(
-                                                                       target.connect_timeout)
-                                                                       .count())));
+    spec.environment.emplace_back(
+        "PGCONNECT_TIMEOUT", std::to_string(std::max<long>(
+                                 2, std::chrono::duration_cast<std::chrono::seconds>(target.connect_timeout).count())));
     return spec;
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Engine> make_postgres_engine() { return std::make_unique<PostgresEngine>(); }
+std::unique_ptr<Engine> make_postgres_engine() {
+  return std::make_unique<PostgresEngine>();
+}
 
 PostgresConnectOptions postgres_connect_options(const Target& target, const std::string& database) {
   PostgresConnectOptions options;

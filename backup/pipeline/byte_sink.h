@@ -9,7 +9,7 @@
 namespace dbkeeper {
 
 class ByteSink {
-public:
+ public:
   virtual ~ByteSink() = default;
   // Consumes all of `data`; throws Error on failure.
   virtual void write(std::span<const std::byte> data) = 0;
@@ -19,7 +19,7 @@ public:
 
 // Counts bytes and passes them on (or drops them when `next` is null).
 class CountingSink final : public ByteSink {
-public:
+ public:
   explicit CountingSink(ByteSink* next = nullptr) : m_next(next) {}
   void write(std::span<const std::byte> data) override {
     m_bytes += data.size();
@@ -30,7 +30,7 @@ public:
   }
   std::size_t bytes() const { return m_bytes; }
 
-private:
+ private:
   ByteSink* m_next;
   std::size_t m_bytes = 0;
 };

@@ -11,14 +11,14 @@
 namespace dbkeeper {
 
 class FileSink final : public ByteSink {
-public:
+ public:
   // Creates `path` exclusively with mode 0640.
   explicit FileSink(std::filesystem::path path);
   void write(std::span<const std::byte> data) override;
   void finish() override;
   std::size_t bytes() const { return m_bytes; }
 
-private:
+ private:
   std::filesystem::path m_path;
   UniqueFd m_fd;
   std::size_t m_bytes = 0;

@@ -9,7 +9,7 @@
 namespace dbkeeper {
 
 class Sha256Sink final : public ByteSink {
-public:
+ public:
   explicit Sha256Sink(ByteSink* next = nullptr);
   ~Sha256Sink() override;
   void write(std::span<const std::byte> data) override;
@@ -18,7 +18,7 @@ public:
   const std::string& hex_digest() const { return m_digest; }
   std::size_t bytes() const { return m_bytes; }
 
-private:
+ private:
   struct Context;
   std::unique_ptr<Context> m_context;
   ByteSink* m_next;

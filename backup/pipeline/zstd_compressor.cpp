@@ -66,7 +66,8 @@ void ZstdDecompressor::write(std::span<const std::byte> data) {
   while (input.pos < input.size) {
     ZSTD_outBuffer output{m_output.data(), m_output.size(), 0};
     size_t rc = ZSTD_decompressStream(m_context->dctx, &output, &input);
-    if (ZSTD_isError(rc)) throw Error(ErrorKind::integrity, std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
+    if (ZSTD_isError(rc))
+      throw Error(ErrorKind::integrity, std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
     m_frame_complete = rc == 0;
     if (output.pos > 0) m_next.write({m_output.data(), output.pos});
   }
@@ -78,7 +79,8 @@ void ZstdDecompressor::finish() {
     ZSTD_inBuffer input{nullptr, 0, 0};
     ZSTD_outBuffer output{m_output.data(), m_output.size(), 0};
     size_t rc = ZSTD_decompressStream(m_context->dctx, &output, &input);
-    if (ZSTD_isError(rc)) throw Error(ErrorKind::integrity, std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
+    if (ZSTD_isError(rc))
+      throw Error(ErrorKind::integrity, std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
     if (output.pos > 0) m_next.write({m_output.data(), output.pos});
     if (output.pos < output.size) {
       m_frame_complete = m_frame_complete || rc == 0;

@@ -15,14 +15,14 @@ struct CompressionSettings {
 };
 
 class ZstdCompressor final : public ByteSink {
-public:
+ public:
   ZstdCompressor(ByteSink& next, const CompressionSettings& settings);
   ~ZstdCompressor() override;
   void write(std::span<const std::byte> data) override;
   void finish() override;
   std::size_t raw_bytes() const { return m_raw_bytes; }
 
-private:
+ private:
   struct Context;
   void drive(std::span<const std::byte> data, bool end);
   std::unique_ptr<Context> m_context;
@@ -34,13 +34,13 @@ private:
 // Decompresses a zstd stream into `next`; throws Error{integrity} on corrupt
 // or truncated input.
 class ZstdDecompressor final : public ByteSink {
-public:
+ public:
   explicit ZstdDecompressor(ByteSink& next);
   ~ZstdDecompressor() override;
   void write(std::span<const std::byte> data) override;
   void finish() override;
 
-private:
+ private:
   struct Context;
   std::unique_ptr<Context> m_context;
   ByteSink& m_next;

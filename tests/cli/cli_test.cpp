@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/temp_dir.h"
@@ -96,17 +97,42 @@ TEST_F(CliTest, unknown_backup_type_is_a_usage_error) {
 
 TEST_F(CliTest, commands_not_built_yet_fail_plainly) {
   auto config = valid_config();
-  std::vector<std::vector<std::string>> commands{{"backup", "shop", "--type", "full"},
-                                                 {"list"},
-                                                 {"verify", "shop"},
-                                                 {"restore", "shop", "--backup", "latest", "--to-db", "copy"},
-                                                 {"prune", "--dry-run"}};
+  std::vector<std::vector<std::string>> commands{
+      {"backup", "shop", "--type", "incremental"},
+      {"backup", "shop", "--type", "log"},
+      {"restore", "shop", "--backup", "latest", "--to-db", "copy", "--until", "2026-11-25 12:00:00"},
+      {"prune", "--dry-run"}};
   for (auto arguments : commands) {
     arguments.insert(arguments.end(), {"--config", config});
     auto result = run_dbkeeper(arguments);
     EXPECT_EQ(result.status.code, 1) << arguments[0];
-    EXPECT_NE(result.stderr_text.find("not available yet"), std::string::npos) << arguments[0];
+    EXPECT_NE(result.stderr_text.find("not available yet"), std::string::npos) << arguments[0] << result.stderr_text;
+    EXPECT_NE(result.stderr_text.find("nothing was done"), std::string::npos) << arguments[0];
   }
+}
+
+TEST_F(CliTest, list_of_an_empty_repository_prints_only_the_header) {
+  auto repository = m_dir.path() / "repository";
+  auto config = write_config("[agent]\nrepository = \"" + repository.string() +
+                             "\"\n[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nuser = \"backup\"\n");
+  auto result = run_dbkeeper({"list", "--config", config});
+  EXPECT_EQ(result.status.code, 0) << result.stderr_text;
+  EXPECT_TRUE(result.stdout_text.starts_with("TARGET ")) << result.stdout_text;
+  EXPECT_EQ(std::count(result.stdout_text.begin(), result.stdout_text.end(), '\n'), 1);
+  result = run_dbkeeper({"list", "--json", "--config", config});
+  EXPECT_EQ(result.stdout_text, "[]\n");
+}
+
+TEST_F(CliTest, verify_and_restore_without_backups_fail_with_1) {
+  auto repository = m_dir.path() / "repository";
+  auto config = write_config("[agent]\nrepository = \"" + repository.string() +
+                             "\"\n[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nuser = \"backup\"\n");
+  auto verify = run_dbkeeper({"verify", "shop", "--config", config});
+  EXPECT_EQ(verify.status.code, 1);
+  EXPECT_NE(verify.stderr_text.find("target 'shop' has no complete backup"), std::string::npos) << verify.stderr_text;
+  auto restore = run_dbkeeper({"restore", "shop", "--backup", "latest", "--to-db", "x", "--config", config});
+  EXPECT_EQ(restore.status.code, 1);
+  EXPECT_NE(restore.stderr_text.find("target 'shop' has no complete backup"), std::string::npos);
 }
 
 TEST_F(CliTest, check_config_prints_a_summary) {

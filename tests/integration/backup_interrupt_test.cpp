@@ -28,11 +28,13 @@ struct Engine {
   std::string name;
   bool mariadb;
 };
-void PrintTo(const Engine& engine, std::ostream* out) { *out << engine.name; }
+void PrintTo(const Engine& engine, std::ostream* out) {
+  *out << engine.name;
+}
 
 // Holds a lock on `held.blocker` from its own connection until destroyed.
 class TableLock {
-public:
+ public:
   explicit TableLock(bool mariadb) : m_mariadb(mariadb) {
     if (mariadb) {
       m_mysql.emplace(servers().mariadb.admin());
@@ -67,14 +69,14 @@ public:
     }
   }
 
-private:
+ private:
   bool m_mariadb;
   std::optional<MysqlConnection> m_mysql;
   std::optional<PostgresConnection> m_postgres;
 };
 
 class BackupInterruptTest : public ::testing::TestWithParam<Engine> {
-protected:
+ protected:
   void SetUp() override {
     bool mariadb = GetParam().mariadb;
     if (mariadb) {
@@ -100,7 +102,9 @@ protected:
   std::filesystem::path repository_path() const { return m_dir.path() / "repository"; }
   std::filesystem::path backups_path() const { return repository_path() / "shop" / "backups"; }
 
-  CompletedProcess backup() { return run_dbkeeper({"backup", "shop", "--type", "full", "--config", m_config.string()}); }
+  CompletedProcess backup() {
+    return run_dbkeeper({"backup", "shop", "--type", "full", "--config", m_config.string()});
+  }
 
   ChildProcess start_backup() {
     return ChildProcess::start(ProcessSpec{
@@ -163,9 +167,9 @@ TEST_P(BackupInterruptTest, a_sigkilled_backup_is_never_listed_and_the_next_one_
     // A second backup of the same target fails fast and names the holder.
     auto second = backup();
     EXPECT_EQ(second.status.code, 1);
-    EXPECT_NE(second.stderr_text.find("another backup of target 'shop' is running (pid " +
-                                      std::to_string(child.pid()) + ")"),
-              std::string::npos)
+    EXPECT_NE(
+        second.stderr_text.find("another backup of target 'shop' is running (pid " + std::to_string(child.pid()) + ")"),
+        std::string::npos)
         << second.stderr_text;
 
     ::kill(child.pid(), SIGKILL);

@@ -28,10 +28,12 @@ struct EngineCase {
   std::string missing_database_error;
 };
 
-void PrintTo(const EngineCase& engine, std::ostream* out) { *out << engine.name; }
+void PrintTo(const EngineCase& engine, std::ostream* out) {
+  *out << engine.name;
+}
 
 class BackupRestoreTest : public ::testing::TestWithParam<EngineCase> {
-protected:
+ protected:
   TempDir m_dir;
   Repository m_repository{m_dir.path()};
 };
@@ -179,14 +181,13 @@ TEST_P(BackupRestoreTest, a_wrong_password_fails_without_showing_it) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(engines, BackupRestoreTest,
-                         ::testing::Values(EngineCase{"mariadb", &mariadb_target, &create_mariadb_fixture,
-                                                      &mariadb_content, &mariadb_objects,
-                                                      "Unknown database 'no_such_database'"},
-                                           EngineCase{"postgres", &postgres_target, &create_postgres_fixture,
-                                                      &postgres_content, &postgres_objects,
-                                                      "database \"no_such_database\" does not exist"}),
-                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    engines, BackupRestoreTest,
+    ::testing::Values(EngineCase{"mariadb", &mariadb_target, &create_mariadb_fixture, &mariadb_content,
+                                 &mariadb_objects, "Unknown database 'no_such_database'"},
+                      EngineCase{"postgres", &postgres_target, &create_postgres_fixture, &postgres_content,
+                                 &postgres_objects, "database \"no_such_database\" does not exist"}),
+    [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace dbkeeper

@@ -77,8 +77,9 @@ void create_postgres_fixture(const std::string& database) {
       "(2, 'O''Brien', NULL, NULL, NULL, NULL),"
       "(3, 'back\\slash', E'line\\nbreak\\ttab', '\\x', '{}', -1.00),"
       "(4, 'semi;colon (paren)', '''quoted''', '\\x0d0a1a', '[1,2,3]', 0)");
-  db.execute("CREATE TABLE \"order\" (id serial PRIMARY KEY, customer_id int NOT NULL REFERENCES customers(id), "
-             "total numeric(10,2))");
+  db.execute(
+      "CREATE TABLE \"order\" (id serial PRIMARY KEY, customer_id int NOT NULL REFERENCES customers(id), "
+      "total numeric(10,2))");
   db.execute("CREATE TABLE audit (id serial PRIMARY KEY, message text)");
   db.execute("CREATE UNLOGGED TABLE legacy (k int PRIMARY KEY, v text)");
   db.execute("INSERT INTO legacy VALUES (1, 'one'), (2, NULL)");
@@ -120,9 +121,9 @@ void create_postgres_bulk(const std::string& database, int rows) {
 std::map<std::string, std::string> mariadb_content(const std::string& database) {
   auto db = servers().mariadb.admin();
   std::map<std::string, std::string> content;
-  auto tables = db.query(
-      "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = " +
-      db.quote_string(database));
+  auto tables =
+      db.query("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = " +
+               db.quote_string(database));
   for (const auto& name : column(tables))
     content[name] = digest_of_rows(db.query("SELECT * FROM " + MysqlConnection::quote_identifier(database) + "." +
                                             MysqlConnection::quote_identifier(name)));
@@ -145,9 +146,11 @@ std::vector<std::string> mariadb_objects(const std::string& database) {
   std::vector<std::string> objects;
   for (auto& v : column(db.query("SELECT table_name FROM information_schema.views WHERE table_schema = " + schema)))
     objects.push_back("view " + v);
-  for (auto& t : column(db.query("SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = " + schema)))
+  for (auto& t :
+       column(db.query("SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = " + schema)))
     objects.push_back("trigger " + t);
-  for (auto& r : column(db.query("SELECT routine_name FROM information_schema.routines WHERE routine_schema = " + schema)))
+  for (auto& r :
+       column(db.query("SELECT routine_name FROM information_schema.routines WHERE routine_schema = " + schema)))
     objects.push_back("routine " + r);
   std::sort(objects.begin(), objects.end());
   return objects;

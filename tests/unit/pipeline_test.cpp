@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <fstream>
 #include <random>
-#include <fcntl.h>
 
 #include "backup/dump_stream.h"
 #include "backup/pipeline/file_sink.h"
@@ -16,7 +16,7 @@ namespace dbkeeper {
 namespace {
 
 class StringSink final : public ByteSink {
-public:
+ public:
   void write(std::span<const std::byte> data) override {
     text.append(reinterpret_cast<const char*>(data.data()), data.size());
   }
@@ -84,8 +84,8 @@ TEST(dump_to_artifact, stores_a_tool_output_and_check_artifact_proves_it) {
   TempDir dir;
   ArtifactRecord artifact;
   artifact.name = "out.zst";
-  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, dir.path() / "out.zst", CompressionSettings{},
-                   artifact, nullptr, "a test");
+  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, dir.path() / "out.zst", CompressionSettings{}, artifact,
+                   nullptr, "a test");
   EXPECT_EQ(artifact.raw_bytes, 1288895u);  // the bytes `seq 1 200000` prints
   EXPECT_GT(artifact.stored_bytes, 0u);
   EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(dir.path() / "out.zst"));
@@ -113,12 +113,14 @@ TEST(dump_to_artifact, a_failing_tool_fails_with_its_stderr) {
   TempDir dir;
   ArtifactRecord artifact;
   try {
-    dump_to_artifact(ProcessSpec{.argv = {"sh", "-c", "echo partial; echo 'Got error: 1049: Unknown database' >&2; exit 2"}},
-                     dir.path() / "out.zst", CompressionSettings{}, artifact, nullptr, "database 'x' of target 't'");
+    dump_to_artifact(
+        ProcessSpec{.argv = {"sh", "-c", "echo partial; echo 'Got error: 1049: Unknown database' >&2; exit 2"}},
+        dir.path() / "out.zst", CompressionSettings{}, artifact, nullptr, "database 'x' of target 't'");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::process);
-    EXPECT_EQ(std::string(e.what()), "sh exited with 2 for database 'x' of target 't': Got error: 1049: Unknown database");
+    EXPECT_EQ(std::string(e.what()),
+              "sh exited with 2 for database 'x' of target 't': Got error: 1049: Unknown database");
   }
 }
 
@@ -150,7 +152,9 @@ TEST(dump_to_artifact, a_full_disk_fails_the_artifact) {
     CountingSink counter;
     struct FullDisk final : ByteSink {
       UniqueFd fd{::open("/dev/full", O_WRONLY | O_CLOEXEC)};
-      void write(std::span<const std::byte> data) override { write_all(fd.get(), data.data(), data.size(), "/dev/full"); }
+      void write(std::span<const std::byte> data) override {
+        write_all(fd.get(), data.data(), data.size(), "/dev/full");
+      }
       void finish() override {}
     } full;
     Sha256Sink hasher(&full);

@@ -22,7 +22,7 @@ BackupManifest manifest_for(const std::string& id) {
 }
 
 class RepositoryTest : public ::testing::Test {
-protected:
+ protected:
   TempDir m_dir;
   Repository m_repository{m_dir.path()};
   TimePoint m_now = parse_utc("2026-11-25T17:40:00.000Z");
@@ -135,8 +135,8 @@ TEST_F(RepositoryTest, verification_is_recorded_beside_the_backup) {
   auto partial = m_repository.begin_backup("shop", m_now);
   partial.commit(manifest_for(partial.id()));
   auto entry = m_repository.find("shop", "latest");
-  m_repository.record_verification(entry, VerificationRecord{false, true, m_now, m_now + std::chrono::seconds(3),
-                                                             "table 'x' is missing"});
+  m_repository.record_verification(
+      entry, VerificationRecord{false, true, m_now, m_now + std::chrono::seconds(3), "table 'x' is missing"});
   auto again = m_repository.find("shop", "latest");
   ASSERT_TRUE(again.verification.has_value());
   EXPECT_FALSE(again.verification->passed);
