@@ -125,6 +125,7 @@ void read_backup(TomlTableReader& target, Target& result, ConfigProblems& proble
     result.backup.compression_level = static_cast<int>(*level);
   if (auto threads = backup.integer("compression_threads", 0, 64))
     result.backup.compression_threads = static_cast<int>(*threads);
+  if (auto role_passwords = backup.boolean("role_passwords")) result.backup.role_passwords = *role_passwords;
   backup.finish();
 }
 
@@ -279,9 +280,14 @@ void read_collectors(TomlTableReader& root, Config& config, ConfigProblems& prob
     CollectorSettings& settings = config.collectors[std::string(definition.name)];
     if (auto enabled = reader.boolean("enabled")) settings.enabled = *enabled;
     if (auto interval = reader.duration("interval", std::chrono::seconds(1))) settings.interval = *interval;
-    if (auto timeout = reader.duration("timeout", std::chrono::milliseconds(100))) settings.timeout = *timeout;
-    if (settings.timeout > settings.interval)
-      reader.problem("timeout", "must not be longer than the interval (" + format_duration(settings.interval) + ")");
+    if (auto timeout = reader.duration("timeout", std::chrono::milliseconds(100))) {
+      settings.timeout = *timeout;
+      if (settings.timeout > settings.interval)
+        reader.problem("timeout", "must not be longer than the interval (" + format_duration(settings.interval) + ")");
+    } else {
+      // An unset timeout shrinks with a short interval rather than reject it.
+      settings.timeout = std::min(settings.timeout, settings.interval);
+    }
     reader.finish();
   }
   collectors.finish();

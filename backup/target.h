@@ -39,6 +39,7 @@ struct TargetMigrations {
 struct TargetBackup {
   int compression_level = 3;
   int compression_threads = 1;  // zstd workers beside the dump; 0 compresses inline
+  bool role_passwords = false;  // PostgreSQL: keep password hashes in the globals dump
 };
 
 struct Target {

@@ -105,8 +105,9 @@ class PostgresEngine final : public Engine {
 
     // Roles and tablespaces live outside every database.
     ProcessSpec globals = tool_spec(tool_path("pg_dumpall", major), target, credentials);
-    for (const char* option : {"--globals-only", "--no-role-passwords", "--no-password"})
-      globals.argv.emplace_back(option);
+    for (const char* option : {"--globals-only", "--no-password"}) globals.argv.emplace_back(option);
+    // Password hashes are secrets too; they stay out unless asked for.
+    if (!target.backup.role_passwords) globals.argv.emplace_back("--no-role-passwords");
     globals.argv.push_back("--database=" + postgres_connect_options(target).database);
     ArtifactRecord artifact;
     artifact.name = "globals.sql.zst";

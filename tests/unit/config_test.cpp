@@ -296,6 +296,12 @@ TEST_F(ConfigTest, rejects_unknown_collectors_and_bad_intervals) {
   EXPECT_NE(text.find("collectors.up.timeout: must not be longer than the interval (2s)"), std::string::npos) << text;
 }
 
+TEST_F(ConfigTest, an_unset_collector_timeout_follows_a_short_interval) {
+  auto config = load_config(write(std::string("[collectors.up]\ninterval = \"2s\"\n") + k_minimal_target));
+  EXPECT_EQ(config.collectors.at("up").interval, 2s);
+  EXPECT_EQ(config.collectors.at("up").timeout, 2s);
+}
+
 TEST_F(ConfigTest, rejects_bad_listen_addresses) {
   auto text = problems(std::string("[agent]\nlisten_address = \"9745\"\n") + k_minimal_target);
   EXPECT_NE(text.find(":2:18: agent.listen_address: expected \"host:port\""), std::string::npos) << text;
