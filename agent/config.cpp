@@ -126,6 +126,7 @@ void read_backup(TomlTableReader& target, Target& result, ConfigProblems& proble
   if (auto threads = backup.integer("compression_threads", 0, 64))
     result.backup.compression_threads = static_cast<int>(*threads);
   if (auto role_passwords = backup.boolean("role_passwords")) result.backup.role_passwords = *role_passwords;
+  if (auto parallel = backup.integer("parallel", 1, 64)) result.backup.parallel = static_cast<int>(*parallel);
   backup.finish();
 }
 

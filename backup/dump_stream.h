@@ -21,8 +21,19 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 // `file` -> zstd -d -> stdin of `tool`. The caller has checked the checksum.
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
 
+// Runs a tool that writes its own output files (pg_dump --format=directory,
+// pg_restore --jobs) to completion; stops it on a stop request. Throws
+// Error{process} with the tool's stderr when it fails.
+void run_tool(const ProcessSpec& tool, const std::string& context);
+
+// Describes a directory a tool wrote as one artifact: every file's size and
+// SHA-256, and (for .gz files) its decompressed size.
+ArtifactRecord describe_directory_artifact(const std::filesystem::path& directory, const std::string& name,
+                                           const std::string& database, const std::string& format);
+
 // Re-reads `file`, checks its SHA-256 and that it decompresses to `raw_bytes`;
-// throws Error{integrity} naming the artifact.
+// throws Error{integrity} naming the artifact. A directory artifact is
+// checked file by file.
 void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact);
 
 // First line of `program --version`, or "unknown".

@@ -68,15 +68,24 @@ TimePoint parse_utc(const std::string& text) {
 
 std::string manifest_to_json(const BackupManifest& m) {
   json artifacts = json::array();
-  for (const auto& a : m.artifacts)
-    artifacts.push_back({{"name", a.name},
-                         {"database", a.database},
-                         {"format", a.format},
-                         {"compression", a.compression},
-                         {"compression_level", a.compression_level},
-                         {"raw_bytes", a.raw_bytes},
-                         {"stored_bytes", a.stored_bytes},
-                         {"sha256", a.sha256}});
+  for (const auto& a : m.artifacts) {
+    json artifact{{"name", a.name},
+                  {"database", a.database},
+                  {"format", a.format},
+                  {"compression", a.compression},
+                  {"compression_level", a.compression_level},
+                  {"raw_bytes", a.raw_bytes},
+                  {"stored_bytes", a.stored_bytes},
+                  {"sha256", a.sha256}};
+    if (!a.files.empty()) {
+      json files = json::array();
+      for (const auto& f : a.files)
+        files.push_back(
+            {{"name", f.name}, {"raw_bytes", f.raw_bytes}, {"stored_bytes", f.stored_bytes}, {"sha256", f.sha256}});
+      artifact["files"] = files;
+    }
+    artifacts.push_back(artifact);
+  }
   json tables = json::object();
   for (const auto& [database, list] : m.tables) {
     json entries = json::array();
@@ -144,9 +153,21 @@ BackupManifest manifest_from_json(const std::string& text) {
     m.row_count_source = document.value("row_count_source", "");
     for (const auto& [database, list] : document.at("tables").items())
       for (const auto& t : list) m.tables[database].push_back({t.at("name"), t.at("rows")});
-    for (const auto& a : document.at("artifacts"))
-      m.artifacts.push_back({a.at("name"), a.at("database"), a.at("format"), a.at("compression"),
-                             a.at("compression_level"), a.at("raw_bytes"), a.at("stored_bytes"), a.at("sha256")});
+    for (const auto& a : document.at("artifacts")) {
+      ArtifactRecord artifact{a.at("name"),
+                              a.at("database"),
+                              a.at("format"),
+                              a.at("compression"),
+                              a.at("compression_level"),
+                              a.at("raw_bytes"),
+                              a.at("stored_bytes"),
+                              a.at("sha256"),
+                              {}};
+      if (a.contains("files"))
+        for (const auto& f : a.at("files"))
+          artifact.files.push_back({f.at("name"), f.at("raw_bytes"), f.at("stored_bytes"), f.at("sha256")});
+      m.artifacts.push_back(std::move(artifact));
+    }
     const auto& position = document.at("log_position");
     m.log_position.binlog_file = position.value("binlog_file", "");
     m.log_position.binlog_position = position.value("binlog_position", std::uint64_t{0});

@@ -15,6 +15,14 @@ namespace dbkeeper {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
+// One file of a directory artifact (pg_dump --format=directory).
+struct ArtifactFile {
+  std::string name;  // relative to the artifact's directory
+  std::uint64_t raw_bytes = 0;
+  std::uint64_t stored_bytes = 0;
+  std::string sha256;
+};
+
 struct ArtifactRecord {
   std::string name;      // file name inside the backup directory
   std::string database;  // empty for server-wide artifacts (PostgreSQL globals)
@@ -23,7 +31,8 @@ struct ArtifactRecord {
   int compression_level = 3;
   std::uint64_t raw_bytes = 0;
   std::uint64_t stored_bytes = 0;
-  std::string sha256;  // of the stored (compressed) bytes
+  std::string sha256;               // of the stored (compressed) bytes; for a directory, of its file list
+  std::vector<ArtifactFile> files;  // set for directory artifacts only
 };
 
 struct TableRecord {

@@ -38,8 +38,9 @@ struct TargetMigrations {
 
 struct TargetBackup {
   int compression_level = 3;
-  int compression_threads = 1;  // zstd workers beside the dump; 0 compresses inline
+  int compression_threads = 0;  // zstd workers; 0 compresses inline (the dump tool already runs beside us)
   bool role_passwords = false;  // PostgreSQL: keep password hashes in the globals dump
+  int parallel = 1;             // PostgreSQL: > 1 dumps and restores in directory format with --jobs
 };
 
 struct Target {

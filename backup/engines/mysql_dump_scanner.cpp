@@ -1,5 +1,6 @@
 #include "backup/engines/mysql_dump_scanner.h"
 
+#include <array>
 #include <regex>
 
 namespace dbkeeper {
@@ -27,19 +28,43 @@ std::string backtick_name(std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+// Bytes that change the state inside VALUES (...): quotes, parentheses and
+// the statement's end. Everything else (digits, commas, hex) is skipped in
+// bulk; most of a dump is such bytes.
+constexpr std::array<bool, 256> k_values_special = [] {
+  std::array<bool, 256> table{};
+  for (unsigned char c : {'\'', '(', ')', ';'}) table[c] = true;
+  return table;
+}();
+
+constexpr std::array<bool, 256> k_string_special = [] {
+  std::array<bool, 256> table{};
+  for (unsigned char c : {'\'', '\\'}) table[c] = true;
+  return table;
+}();
+
+}  // namespace
+
 void MysqlDumpScanner::write(std::span<const std::byte> data) {
-  const char* bytes = reinterpret_cast<const char*>(data.data());
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    char c = bytes[i];
-    // Fast path: inside a string literal nothing matters but quotes and backslashes.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t size = data.size();
+  std::size_t i = 0;
+  while (i < size) {
     if (m_state == State::string_literal) {
-      if (c == '\'')
-        m_state = State::string_quote;
-      else if (c == '\\')
-        m_state = State::string_escape;
+      while (i < size && !k_string_special[bytes[i]]) ++i;
+      if (i == size) break;
+      m_state = bytes[i] == '\'' ? State::string_quote : State::string_escape;
+      ++i;
       continue;
     }
-    consume(c);
+    if (m_state == State::insert_values) {
+      while (i < size && !k_values_special[bytes[i]]) ++i;
+      if (i == size) break;
+    }
+    consume(static_cast<char>(bytes[i]));
+    ++i;
   }
   if (m_next) m_next->write(data);
 }

@@ -75,20 +75,38 @@ class PostgresEngine final : public Engine {
                             .value_or("");
       if (result.position.empty()) result.position.wal_lsn = lsn;
 
+      std::string context = "database '" + database + "' of target '" + target.name + "'";
       ProcessSpec spec = tool_spec(pg_dump, target, credentials);
-      for (const char* option : {"--format=custom", "--compress=0", "--no-password"}) spec.argv.emplace_back(option);
+      spec.argv.push_back("--no-password");
       spec.argv.push_back("--snapshot=" + snapshot);
       spec.argv.push_back("--dbname=" + database);
-
       ArtifactRecord artifact;
-      artifact.name = safe_file_name(database) + ".pgdump.zst";
+      bool parallel = target.backup.parallel > 1;
+      if (parallel) {
+        // pg_dump's workers write (and gzip) one file per table themselves;
+        // each file is then checksummed into the manifest.
+        artifact.name = safe_file_name(database) + ".pgdir";
+        spec.argv.push_back("--format=directory");
+        spec.argv.push_back("--jobs=" + std::to_string(target.backup.parallel));
+        spec.argv.push_back("--file=" + (workspace.directory / artifact.name).string());
+      } else {
+        artifact.name = safe_file_name(database) + ".pgdump.zst";
+        artifact.format = "pg_custom";
+        spec.argv.push_back("--format=custom");
+        spec.argv.push_back("--compress=0");
+      }
       artifact.database = database;
-      artifact.format = "pg_custom";
       auto cancel = snapshot_holder.cancel_handle();
       auto counting = std::async(std::launch::async, [&] { return count_tables(snapshot_holder); });
       try {
-        dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, artifact, nullptr,
-                         "database '" + database + "' of target '" + target.name + "'");
+        if (parallel) {
+          run_tool(spec, context);
+          artifact =
+              describe_directory_artifact(workspace.directory / artifact.name, artifact.name, database, "pg_directory");
+        } else {
+          dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, artifact, nullptr,
+                           context);
+        }
       } catch (...) {
         // The count may be waiting on the same lock the dump waited on.
         cancel.cancel();
@@ -143,17 +161,27 @@ class PostgresEngine final : public Engine {
 
   void restore_artifact(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
                         const std::string& database, const std::filesystem::path& private_directory) const override {
-    if (artifact.format != "pg_custom")
+    if (artifact.format != "pg_custom" && artifact.format != "pg_directory")
       throw Error(ErrorKind::internal, "artifact '" + artifact.name + "' is not a database dump");
     auto credentials = credentials_file(target, private_directory);
     auto connection = PostgresConnection::connect(postgres_connect_options(target));
     int major =
         std::stoi(connection.query("SELECT current_setting('server_version_num')").scalar().value_or("0")) / 10000;
     ProcessSpec spec = tool_spec(tool_path("pg_restore", major), target, credentials);
-    for (const char* option : {"--no-password", "--exit-on-error", "--single-transaction"})
-      spec.argv.emplace_back(option);
+    spec.argv.push_back("--no-password");
+    spec.argv.push_back("--exit-on-error");
     spec.argv.push_back("--dbname=" + database);
-    restore_from_artifact(spec, file, "restore of '" + artifact.name + "' into database '" + database + "'");
+    std::string context = "restore of '" + artifact.name + "' into database '" + database + "'";
+    if (artifact.format == "pg_directory") {
+      // --jobs cannot run in one transaction; a failed restore is dropped by the caller.
+      spec.argv.push_back("--format=directory");
+      spec.argv.push_back("--jobs=" + std::to_string(std::max(1, target.backup.parallel)));
+      spec.argv.push_back(file.string());
+      run_tool(spec, context);
+      return;
+    }
+    spec.argv.push_back("--single-transaction");
+    restore_from_artifact(spec, file, context);
   }
 
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {

@@ -8,7 +8,7 @@ BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config git
   prometheus-cpp-dev libcivetweb-dev default-libmysqlclient-dev libpq-dev libzstd-dev
   libboost-program-options-dev libtomlplusplus-dev libspdlog-dev libgtest-dev libssl-dev
-  libsystemd-dev nlohmann-json3-dev
+  libsystemd-dev nlohmann-json3-dev zlib1g-dev
 )
 # Real components the tests and the demo run.
 RUNTIME_PACKAGES=(

@@ -191,3 +191,49 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+using namespace testing;
+
+TEST(PostgresParallelBackup, dumps_and_restores_in_directory_format_with_jobs) {
+  TempDir dir;
+  Repository repository(dir.path());
+  create_postgres_fixture("fixture_parallel");
+  Target target = postgres_target({"fixture_parallel"});
+  target.backup.parallel = 2;
+  auto report = run_full_backup(target, repository, CompressionSettings{});
+  const auto& artifact = report.manifest.artifacts.front();
+  EXPECT_EQ(artifact.format, "pg_directory");
+  EXPECT_TRUE(std::filesystem::is_directory(report.directory / artifact.name));
+  ASSERT_GE(artifact.files.size(), 2u);  // toc.dat and one file per table with rows
+  EXPECT_GT(artifact.raw_bytes, 0u);
+
+  EXPECT_TRUE(verify_backup(target, repository, "latest", true).passed);
+  restore_backup(target, repository, RestoreRequest{"latest", "fixture_parallel_copy", "", false});
+  EXPECT_EQ(postgres_content("fixture_parallel_copy"), postgres_content("fixture_parallel"));
+  EXPECT_EQ(postgres_objects("fixture_parallel_copy"), postgres_objects("fixture_parallel"));
+
+  // One flipped byte in one table file fails verification, naming the file.
+  const ArtifactFile* data_file = nullptr;
+  for (const auto& file : artifact.files)
+    if (file.name != "toc.dat" && file.stored_bytes > 30) data_file = &file;
+  ASSERT_NE(data_file, nullptr);
+  {
+    std::fstream file(report.directory / artifact.name / data_file->name,
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(static_cast<std::streamoff>(data_file->stored_bytes / 2));
+    char c;
+    file.get(c);
+    file.seekp(static_cast<std::streamoff>(data_file->stored_bytes / 2));
+    file.put(static_cast<char>(c ^ 0x55));
+  }
+  auto result = verify_backup(target, repository, "latest", false);
+  EXPECT_FALSE(result.passed);
+  EXPECT_NE(result.reason.find("artifact '" + artifact.name + "' file '" + data_file->name + "'"), std::string::npos)
+      << result.reason;
+}
+
+}  // namespace
+}  // namespace dbkeeper

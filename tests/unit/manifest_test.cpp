@@ -41,6 +41,19 @@ TEST(manifest, round_trips_through_json) {
   EXPECT_EQ(m.log_position.gtid, "0-1-9");
 }
 
+TEST(manifest, round_trips_directory_artifacts) {
+  auto m = sample();
+  ArtifactRecord directory{"billing.pgdir", "billing", "pg_directory", "gzip", 0, 500, 120, std::string(64, 'b'), {}};
+  directory.files = {{"toc.dat", 100, 100, std::string(64, 'c')}, {"3012.dat.gz", 400, 20, std::string(64, 'd')}};
+  m.artifacts.push_back(directory);
+  auto back = manifest_from_json(manifest_to_json(m));
+  ASSERT_EQ(back.artifacts.size(), 2u);
+  EXPECT_TRUE(back.artifacts[0].files.empty());
+  ASSERT_EQ(back.artifacts[1].files.size(), 2u);
+  EXPECT_EQ(back.artifacts[1].files[1].name, "3012.dat.gz");
+  EXPECT_EQ(back.artifacts[1].files[1].raw_bytes, 400u);
+}
+
 TEST(manifest, detects_an_edited_value) {
   auto text = manifest_to_json(sample());
   auto at = text.find("\"rows\": 7");
