@@ -10,6 +10,7 @@
 
 #include "agent/http_endpoint.h"
 #include "agent/version.h"
+#include "backup/repository.h"
 #include "collectors/collector_runner.h"
 
 namespace dbkeeper {
@@ -35,6 +36,17 @@ int run_daemon(const Config& config) {
   // blocked mask so none of them is picked to run a handler.
   sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // A backup killed with the previous agent left a ".partial" directory;
+  // it is never listed, and this is where it goes away.
+  Repository repository(config.agent.repository);
+  for (const auto& target : config.targets) {
+    try {
+      repository.clean_up_interrupted(target.name);
+    } catch (const std::exception& e) {
+      spdlog::warn("cleaning up interrupted backups of target '{}' failed: {}", target.name, e.what());
+    }
+  }
 
   CollectorPlan plan{config.collectors, BuildIdentity{k_version, k_revision}, config.agent.repository};
   auto runner = std::make_shared<CollectorRunner>(config.targets, plan);

@@ -129,6 +129,14 @@ std::size_t Repository::remove_partial_backups(const std::string& target) const 
   return removed;
 }
 
+std::size_t Repository::clean_up_interrupted(const std::string& target) const {
+  fs::path directory = target_directory(target);
+  if (!fs::exists(directory / "backups")) return 0;
+  auto lock = LockFile::try_acquire(directory / "lock", "cleanup");
+  if (!lock) return 0;
+  return remove_partial_backups(target);
+}
+
 PartialBackup Repository::begin_backup(const std::string& target, TimePoint now) const {
   fs::path backups = target_directory(target) / "backups";
   fs::create_directories(backups);

@@ -92,6 +92,10 @@ class Repository {
   // Removes the ".partial" directories of interrupted runs. The caller holds the lock.
   std::size_t remove_partial_backups(const std::string& target) const;
 
+  // At agent start: removes the leftovers of killed backups unless a backup
+  // of the target is running now. Returns how many were removed.
+  std::size_t clean_up_interrupted(const std::string& target) const;
+
   // Creates `<id>.partial` for a new backup. The caller holds the lock.
   PartialBackup begin_backup(const std::string& target, TimePoint now) const;
 

@@ -96,6 +96,18 @@ TEST_F(RepositoryTest, leftovers_of_interrupted_runs_are_removed) {
   EXPECT_FALSE(std::filesystem::exists(leftover));
 }
 
+TEST_F(RepositoryTest, cleanup_at_start_spares_a_running_backup) {
+  auto partial = m_repository.begin_backup("shop", m_now);
+  std::filesystem::create_directories(partial.directory().parent_path() / "20200101T000000Z.partial");
+  {
+    auto lock = m_repository.lock_target("shop", "full");
+    EXPECT_EQ(m_repository.clean_up_interrupted("shop"), 0u);
+    EXPECT_TRUE(std::filesystem::exists(partial.directory()));
+  }
+  EXPECT_EQ(m_repository.clean_up_interrupted("shop"), 2u);
+  EXPECT_EQ(m_repository.clean_up_interrupted("absent"), 0u);
+}
+
 TEST_F(RepositoryTest, the_target_lock_is_exclusive_and_names_its_holder) {
   auto lock = m_repository.lock_target("shop", "full");
   EXPECT_EQ(m_repository.backup_running("shop"), "full");
