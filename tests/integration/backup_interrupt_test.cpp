@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "backup/engine.h"
 #include "backup/repository.h"
 #include "backup/verify_job.h"
 #include "core/temp_dir.h"
@@ -196,6 +197,30 @@ TEST_P(BackupInterruptTest, ctrl_c_stops_a_backup_and_cleans_up) {
   EXPECT_NE(child.stderr_text().find("interrupted"), std::string::npos) << child.stderr_text();
   EXPECT_EQ(partial_directories(), 0u);
   EXPECT_TRUE(Repository(repository_path()).list("shop").empty());
+}
+
+TEST_P(BackupInterruptTest, ctrl_c_during_a_verification_restore_drops_the_scratch_database) {
+  // Enough rows that the restore is still loading when the signal arrives.
+  if (GetParam().mariadb)
+    create_mariadb_bulk("held", 300000);
+  else
+    create_postgres_bulk("held", 300000);
+  auto first = backup();
+  ASSERT_EQ(first.status.code, 0) << first.stderr_text;
+  auto child = ChildProcess::start(
+      ProcessSpec{.argv = {dbkeeper_binary().string(), "verify", "shop", "--restore", "--config", m_config.string()}});
+  ASSERT_TRUE(eventually([&] { return child.stderr_text().find("into scratch database") != std::string::npos; }, 20s))
+      << child.stderr_text();
+  ::kill(child.pid(), SIGINT);
+  auto status = child.wait_for(30s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code, 1) << child.stderr_text();
+  Target target = GetParam().mariadb ? mariadb_target({"held"}) : postgres_target({"held"});
+  EXPECT_TRUE(create_engine(target.engine)->databases_with_prefix(target, "dbkeeper_verify_").empty())
+      << child.stderr_text();
+  auto entry = Repository(repository_path()).find("shop", "latest");
+  ASSERT_TRUE(entry.verification.has_value());
+  EXPECT_FALSE(entry.verification->passed);
 }
 
 INSTANTIATE_TEST_SUITE_P(engines, BackupInterruptTest,
