@@ -154,6 +154,7 @@ CronExpression CronExpression::parse(std::string_view text) {
         case 4: cron.m_days_of_week.set(bit % 7); break;
       }
     }
+    if (f == 1) cron.m_fixed_time = !fields[0].starts_with('*') && !fields[1].starts_with('*');
     if (f == 2) cron.m_day_of_month_restricted = !unrestricted;
     if (f == 4) cron.m_day_of_week_restricted = !unrestricted;
   }
@@ -165,6 +166,73 @@ bool CronExpression::day(int day_of_month, int day_of_week) const {
   bool dow = m_days_of_week.test(static_cast<std::size_t>(day_of_week));
   if (m_day_of_month_restricted && m_day_of_week_restricted) return dom || dow;
   return dom && dow;
+}
+
+bool CronExpression::matches_wall_time(const struct tm& local) const {
+  return minute(local.tm_min) && hour(local.tm_hour) && month(local.tm_mon + 1) && day(local.tm_mday, local.tm_wday);
+}
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::tm local_time(Clock::time_point time) {
+  std::time_t t = Clock::to_time_t(time);
+  std::tm local{};
+  localtime_r(&t, &local);
+  return local;
+}
+
+// Minutes since an arbitrary epoch of the wall clock, to compare wall times.
+long long wall_minutes(const std::tm& local) {
+  std::tm copy = local;
+  return static_cast<long long>(timegm(&copy)) / 60;
+}
+
+}  // namespace
+
+std::optional<Clock::time_point> CronExpression::next_after(Clock::time_point after) const {
+  using namespace std::chrono;
+  auto t = time_point_cast<minutes>(after) + minutes(1);
+  const auto limit = t + hours(24 * 366 * 5);
+  while (t < limit) {
+    std::tm local = local_time(t);
+    std::tm before = local_time(t - minutes(1));
+    long long gap = wall_minutes(local) - wall_minutes(before);
+    if (gap > 1 && m_fixed_time) {
+      // The clock sprang forward: a fixed-time job whose time was skipped runs now.
+      for (long long skipped = 1; skipped < gap; ++skipped) {
+        std::time_t wall = static_cast<std::time_t>((wall_minutes(before) + skipped) * 60);
+        std::tm skipped_time{};
+        gmtime_r(&wall, &skipped_time);
+        if (matches_wall_time(skipped_time)) return t;
+      }
+    }
+    if (!month(local.tm_mon + 1) || !day(local.tm_mday, local.tm_wday) || !hour(local.tm_hour)) {
+      // Jump to the next wall-clock hour; a gap or a repeat is still seen there.
+      t += minutes(60 - local.tm_min);
+      continue;
+    }
+    if (!minute(local.tm_min)) {
+      t += minutes(1);
+      continue;
+    }
+    if (m_fixed_time) {
+      // The clock fell back and this wall time already happened: run once.
+      std::tm earlier = local_time(t - hours(1));
+      if (wall_minutes(earlier) == wall_minutes(local)) {
+        t += minutes(1);
+        continue;
+      }
+      std::tm earlier_half = local_time(t - minutes(30));
+      if (wall_minutes(earlier_half) == wall_minutes(local)) {
+        t += minutes(1);
+        continue;
+      }
+    }
+    return time_point_cast<Clock::duration>(t);
+  }
+  return std::nullopt;
 }
 
 }  // namespace dbkeeper
