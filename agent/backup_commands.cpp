@@ -10,6 +10,7 @@
 #include "agent/cli.h"
 #include "agent/invocation.h"
 #include "backup/backup_job.h"
+#include "backup/prune_job.h"
 #include "backup/restore_job.h"
 #include "backup/verify_job.h"
 #include "core/error.h"
@@ -138,6 +139,31 @@ int command_restore(const Invocation& invocation) {
             << report.to_database << "' on target '" << target.name << "': " << report.tables << " table(s), "
             << report.rows << " row(s) in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";
   return k_exit_success;
+}
+
+int command_prune(const Invocation& invocation) {
+  Repository repository(invocation.config.agent.repository);
+  std::vector<const Target*> targets;
+  if (invocation.options.count("target"))
+    targets.push_back(&require_target(invocation));
+  else
+    for (const auto& target : invocation.config.targets) targets.push_back(&target);
+  bool dry_run = invocation.options["dry-run"].as<bool>();
+  int failures = 0;
+  for (const Target* target : targets) {
+    try {
+      auto decisions = prune_target(*target, repository, std::chrono::system_clock::now(), dry_run);
+      for (const auto& decision : decisions) {
+        const char* action = decision.keep ? "keep" : (dry_run ? "would delete" : "deleted");
+        std::printf("%-8s %-18s %-13s %s\n", target->name.c_str(), decision.id.c_str(), action,
+                    decision.reason.c_str());
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("prune of target '{}' failed: {}", target->name, e.what());
+      ++failures;
+    }
+  }
+  return failures == 0 ? k_exit_success : k_exit_failure;
 }
 
 }  // namespace dbkeeper

@@ -42,12 +42,6 @@ void require_choice(const Invocation& invocation, const char* option, std::initi
   throw UsageError("--" + std::string(option) + " must be one of " + known + ", not '" + value + "'");
 }
 
-int not_available(const Invocation& invocation) {
-  std::cerr << "dbkeeper " << invocation.command << ": not available yet in dbkeeper " << k_version
-            << "; nothing was done\n";
-  return k_exit_failure;
-}
-
 int handle_run(const Invocation& invocation) {
   return run_daemon(invocation.config);
 }
@@ -60,11 +54,6 @@ int handle_check_config(const Invocation& invocation) {
 int handle_backup(const Invocation& invocation) {
   require_choice(invocation, "type", {"full", "incremental", "log"});
   return command_backup(invocation);
-}
-
-int handle_targeted(const Invocation& invocation) {
-  if (invocation.options.count("target")) require_target(invocation);
-  return not_available(invocation);
 }
 
 void no_options(po::options_description&, po::positional_options_description&) {}
@@ -117,7 +106,7 @@ const std::array<Command, 7> k_commands{{
        target_argument(o, p, false);
        o.add_options()("dry-run", po::bool_switch(), "list what would be deleted, delete nothing");
      },
-     handle_targeted},
+     command_prune},
 }};
 
 void print_usage(std::ostream& out) {

@@ -28,5 +28,6 @@ int command_backup(const Invocation& invocation);
 int command_list(const Invocation& invocation);
 int command_verify(const Invocation& invocation);
 int command_restore(const Invocation& invocation);
+int command_prune(const Invocation& invocation);
 
 }  // namespace dbkeeper

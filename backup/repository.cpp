@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* k_partial_suffix = ".partial";
+constexpr const char* k_deleting_suffix = ".deleting";
 constexpr const char* k_manifest = "manifest.json";
 constexpr const char* k_manifest_copy = "manifest.copy.json";
 constexpr const char* k_verification = "verification.json";
@@ -120,8 +121,9 @@ std::size_t Repository::remove_partial_backups(const std::string& target) const 
   fs::path backups = target_directory(target) / "backups";
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(backups, error)) {
-    if (entry.path().extension() != k_partial_suffix) continue;
-    spdlog::info("removing '{}' left by an interrupted backup", entry.path().string());
+    if (entry.path().extension() != k_partial_suffix && entry.path().extension() != k_deleting_suffix) continue;
+    spdlog::info("removing '{}' left by an interrupted {}", entry.path().string(),
+                 entry.path().extension() == k_partial_suffix ? "backup" : "deletion");
     fs::remove_all(entry.path(), error);
     if (error) throw Error(ErrorKind::io, "unable to remove '" + entry.path().string() + "': " + error.message());
     ++removed;
@@ -158,7 +160,9 @@ std::vector<BackupEntry> Repository::list(const std::string& target, std::vector
   fs::path backups = target_directory(target) / "backups";
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(backups, error)) {
-    if (!entry.is_directory() || entry.path().extension() == k_partial_suffix) continue;
+    if (!entry.is_directory() || entry.path().extension() == k_partial_suffix ||
+        entry.path().extension() == k_deleting_suffix)
+      continue;
     std::optional<BackupManifest> manifest;
     std::string failure;
     for (const char* name : {k_manifest, k_manifest_copy}) {
@@ -217,6 +221,17 @@ std::vector<std::string> Repository::targets() const {
     if (entry.is_directory()) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
+}
+
+void Repository::delete_backup(const BackupEntry& entry) const {
+  fs::path doomed = entry.directory;
+  doomed += k_deleting_suffix;
+  if (::rename(entry.directory.c_str(), doomed.c_str()) != 0)
+    throw_system_error("unable to retire backup '" + entry.directory.string() + "'", errno);
+  sync_directory(entry.directory.parent_path());
+  std::error_code error;
+  fs::remove_all(doomed, error);
+  if (error) throw Error(ErrorKind::io, "unable to remove '" + doomed.string() + "': " + error.message());
 }
 
 void Repository::record_verification(const BackupEntry& entry, const VerificationRecord& record) const {

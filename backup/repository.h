@@ -106,6 +106,11 @@ class Repository {
   BackupEntry find(const std::string& target, const std::string& id) const;
   std::vector<std::string> targets() const;
 
+  // Deletes a complete backup, crash-safely: the directory is first renamed
+  // to "<id>.deleting" (from then on it is no backup), then removed. A
+  // removal cut short is finished by remove_partial_backups().
+  void delete_backup(const BackupEntry& entry) const;
+
   void record_verification(const BackupEntry& entry, const VerificationRecord& record) const;
 
   TargetState read_state(const std::string& target) const;

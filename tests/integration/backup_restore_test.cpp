@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <fstream>
 
 #include "backup/backup_job.h"
@@ -11,6 +14,7 @@
 #include "backup/verify_job.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/backup_fixture.h"
 #include "tests/support/test_servers.h"
 
@@ -233,6 +237,49 @@ TEST(PostgresParallelBackup, dumps_and_restores_in_directory_format_with_jobs) {
   EXPECT_FALSE(result.passed);
   EXPECT_NE(result.reason.find("artifact '" + artifact.name + "' file '" + data_file->name + "'"), std::string::npos)
       << result.reason;
+}
+
+}  // namespace
+}  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+using namespace testing;
+
+TEST(prune, keeps_full_count_and_dry_run_deletes_nothing) {
+  TempDir dir;
+  create_mariadb_fixture("prune_fixture");
+  auto password = dir.path() / "password";
+  std::ofstream(password) << k_test_password << "\n";
+  ::chmod(password.c_str(), 0600);
+  auto config = dir.path() / "dbkeeper.toml";
+  std::ofstream(config) << "[agent]\nrepository = \"" << (dir.path() / "repository").string() << "\"\n"
+                        << "[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nport = " << servers().mariadb.port()
+                        << "\nuser = \"" << k_test_user << "\"\npassword_file = \"" << password.string()
+                        << "\"\ndatabases = [\"prune_fixture\"]\n[target.retention]\nfull_count = 1\n";
+  for (int i = 0; i < 3; ++i) {
+    auto result = run_dbkeeper({"backup", "shop", "--type", "full", "--config", config.string()});
+    ASSERT_EQ(result.status.code, 0) << result.stderr_text;
+  }
+  Repository repository(dir.path() / "repository");
+  auto before = repository.list("shop");
+  ASSERT_EQ(before.size(), 3u);
+
+  auto dry = run_dbkeeper({"prune", "--dry-run", "--config", config.string()});
+  EXPECT_EQ(dry.status.code, 0) << dry.stderr_text;
+  EXPECT_EQ(std::count(dry.stdout_text.begin(), dry.stdout_text.end(), '\n'), 3);
+  EXPECT_NE(dry.stdout_text.find(before[0].manifest.id + "   would delete  not among the newest 1 full backups"),
+            std::string::npos)
+      << dry.stdout_text;
+  EXPECT_EQ(repository.list("shop").size(), 3u);
+
+  auto real = run_dbkeeper({"prune", "shop", "--config", config.string()});
+  EXPECT_EQ(real.status.code, 0) << real.stderr_text;
+  auto after = repository.list("shop");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].manifest.id, before[2].manifest.id);
+  EXPECT_FALSE(std::filesystem::exists(before[0].directory));
 }
 
 }  // namespace

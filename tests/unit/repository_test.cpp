@@ -108,6 +108,24 @@ TEST_F(RepositoryTest, cleanup_at_start_spares_a_running_backup) {
   EXPECT_EQ(m_repository.clean_up_interrupted("absent"), 0u);
 }
 
+TEST_F(RepositoryTest, deleting_retires_the_backup_first_and_a_cut_deletion_is_finished) {
+  for (int i = 0; i < 2; ++i) {
+    auto partial = m_repository.begin_backup("shop", m_now);
+    partial.commit(manifest_for(partial.id()));
+  }
+  auto entries = m_repository.list("shop");
+  m_repository.delete_backup(entries[0]);
+  EXPECT_FALSE(std::filesystem::exists(entries[0].directory));
+  ASSERT_EQ(m_repository.list("shop").size(), 1u);
+  // A deletion cut short after the rename is never listed and is finished later.
+  auto retired = entries[1].directory;
+  retired += ".deleting";
+  std::filesystem::rename(entries[1].directory, retired);
+  EXPECT_TRUE(m_repository.list("shop").empty());
+  EXPECT_EQ(m_repository.remove_partial_backups("shop"), 1u);
+  EXPECT_FALSE(std::filesystem::exists(retired));
+}
+
 TEST_F(RepositoryTest, the_target_lock_is_exclusive_and_names_its_holder) {
   auto lock = m_repository.lock_target("shop", "full");
   EXPECT_EQ(m_repository.backup_running("shop"), "full");

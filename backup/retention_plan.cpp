@@ -1,0 +1,51 @@
+#include "backup/retention_plan.h"
+
+namespace dbkeeper {
+
+std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& backups, const RetentionPolicy& policy,
+                                              TimePoint now) {
+  std::vector<RetentionDecision> decisions;
+  decisions.reserve(backups.size());
+  for (const auto& backup : backups) decisions.push_back({backup.manifest.id, true, "no retention policy"});
+  if (!policy.full_count && !policy.max_age) return decisions;
+
+  // Rank full backups from the newest.
+  std::vector<std::size_t> fulls;
+  for (std::size_t i = backups.size(); i-- > 0;)
+    if (backups[i].manifest.type == "full") fulls.push_back(i);
+
+  std::optional<std::size_t> newest_verified;
+  for (std::size_t i = backups.size(); i-- > 0;) {
+    if (backups[i].verification && backups[i].verification->passed) {
+      newest_verified = i;
+      break;
+    }
+  }
+
+  for (std::size_t rank = 0; rank < fulls.size(); ++rank) {
+    std::size_t i = fulls[rank];
+    const auto& manifest = backups[i].manifest;
+    auto& decision = decisions[i];
+    bool by_count = policy.full_count && static_cast<int>(rank) < *policy.full_count;
+    bool by_age = policy.max_age && now - manifest.finished_at < *policy.max_age;
+    if (rank == 0) {
+      decision = {manifest.id, true, "the newest full backup"};
+    } else if (by_count) {
+      decision = {manifest.id, true, "one of the newest " + std::to_string(*policy.full_count) + " full backups"};
+    } else if (by_age) {
+      decision = {manifest.id, true, "younger than " + format_duration(*policy.max_age)};
+    } else if (newest_verified && *newest_verified == i) {
+      decision = {manifest.id, true, "the newest backup that passed verification"};
+    } else {
+      std::string why;
+      if (policy.full_count) why = "not among the newest " + std::to_string(*policy.full_count) + " full backups";
+      if (policy.max_age)
+        why += std::string(why.empty() ? "" : " and ") + "older than " + format_duration(*policy.max_age);
+      decision = {manifest.id, false, why};
+    }
+  }
+  // Non-full backups (incremental, log) stay until their chains are modelled.
+  return decisions;
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,82 @@
+#include "backup/retention_plan.h"
+
+#include <gtest/gtest.h>
+
+namespace dbkeeper {
+namespace {
+
+using namespace std::chrono_literals;
+
+const TimePoint k_now = parse_utc("2026-11-25T12:00:00.000Z");
+
+BackupEntry full_backup(const std::string& id, std::chrono::hours age, std::optional<bool> verified = std::nullopt) {
+  BackupEntry entry;
+  entry.manifest.id = id;
+  entry.manifest.type = "full";
+  entry.manifest.finished_at = k_now - age;
+  if (verified) entry.verification = VerificationRecord{*verified, true, k_now - age, k_now - age, ""};
+  return entry;
+}
+
+std::vector<std::string> kept(const std::vector<RetentionDecision>& decisions) {
+  std::vector<std::string> ids;
+  for (const auto& d : decisions)
+    if (d.keep) ids.push_back(d.id);
+  return ids;
+}
+
+// Oldest first: a=10 days old ... e=1 day old.
+std::vector<BackupEntry> five_days() {
+  return {full_backup("a", 240h), full_backup("b", 192h), full_backup("c", 96h), full_backup("d", 48h),
+          full_backup("e", 24h)};
+}
+
+TEST(plan_retention, keeps_everything_without_a_policy) {
+  EXPECT_EQ(kept(plan_retention(five_days(), {}, k_now)).size(), 5u);
+}
+
+TEST(plan_retention, keeps_the_newest_full_count) {
+  auto decisions = plan_retention(five_days(), RetentionPolicy{2, std::nullopt}, k_now);
+  EXPECT_EQ(kept(decisions), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(decisions[0].reason, "not among the newest 2 full backups");
+  EXPECT_EQ(decisions[3].reason, "one of the newest 2 full backups");
+}
+
+TEST(plan_retention, keeps_those_younger_than_max_age) {
+  auto decisions =
+      plan_retention(five_days(), RetentionPolicy{std::nullopt, std::chrono::duration_cast<Duration>(100h)}, k_now);
+  EXPECT_EQ(kept(decisions), (std::vector<std::string>{"c", "d", "e"}));
+  EXPECT_EQ(decisions[1].reason, "older than 4d4h");
+}
+
+TEST(plan_retention, either_rule_keeps_a_backup_when_both_are_set) {
+  auto decisions = plan_retention(five_days(), RetentionPolicy{1, std::chrono::duration_cast<Duration>(72h)}, k_now);
+  EXPECT_EQ(kept(decisions), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(decisions[0].reason, "not among the newest 1 full backups and older than 3d");
+}
+
+TEST(plan_retention, never_deletes_the_newest_full_backup) {
+  auto decisions =
+      plan_retention(five_days(), RetentionPolicy{std::nullopt, std::chrono::duration_cast<Duration>(1h)}, k_now);
+  EXPECT_EQ(kept(decisions), (std::vector<std::string>{"e"}));
+  EXPECT_EQ(decisions[4].reason, "the newest full backup");
+}
+
+TEST(plan_retention, never_deletes_the_newest_backup_that_passed_verification) {
+  auto backups = five_days();
+  backups[1].verification = VerificationRecord{true, true, k_now, k_now, ""};    // b passed
+  backups[3].verification = VerificationRecord{false, true, k_now, k_now, "x"};  // d failed
+  auto decisions = plan_retention(backups, RetentionPolicy{1, std::nullopt}, k_now);
+  EXPECT_EQ(kept(decisions), (std::vector<std::string>{"b", "e"}));
+  EXPECT_EQ(decisions[1].reason, "the newest backup that passed verification");
+}
+
+TEST(plan_retention, keeps_backups_of_other_types) {
+  auto backups = five_days();
+  backups[0].manifest.type = "incremental";
+  auto decisions = plan_retention(backups, RetentionPolicy{1, std::nullopt}, k_now);
+  EXPECT_TRUE(decisions[0].keep);
+}
+
+}  // namespace
+}  // namespace dbkeeper
