@@ -100,8 +100,7 @@ TEST_F(CliTest, commands_not_built_yet_fail_plainly) {
   std::vector<std::vector<std::string>> commands{
       {"backup", "shop", "--type", "incremental"},
       {"backup", "shop", "--type", "log"},
-      {"restore", "shop", "--backup", "latest", "--to-db", "copy", "--until", "2026-11-25 12:00:00"},
-      {"prune", "--dry-run"}};
+      {"restore", "shop", "--backup", "latest", "--to-db", "copy", "--until", "2026-11-25 12:00:00"}};
   for (auto arguments : commands) {
     arguments.insert(arguments.end(), {"--config", config});
     auto result = run_dbkeeper(arguments);
