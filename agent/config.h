@@ -20,6 +20,7 @@ struct AgentSettings {
   std::string repository = "/var/lib/dbkeeper";
   std::string log_level = "info";
   std::string log_format = "text";
+  int max_concurrent_jobs = 2;
 };
 
 struct Config {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backup/target.h"
+#include "collectors/agent_status.h"
 #include "core/duration.h"
 
 namespace dbkeeper {
@@ -42,6 +43,7 @@ struct BuildIdentity {
 struct CollectorContext {
   const Target* target = nullptr;
   std::filesystem::path repository;
+  std::shared_ptr<const AgentStatus> status;
   CollectorSettings settings;
   BuildIdentity build;
 };

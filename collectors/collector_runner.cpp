@@ -49,7 +49,8 @@ CollectorRunner::CollectorRunner(const std::vector<Target>& targets, const Colle
       instance->definition = &definition;
       instance->target = target;
       instance->settings = settings;
-      instance->collector = definition.create(CollectorContext{target, plan.repository, settings, plan.build});
+      instance->collector =
+          definition.create(CollectorContext{target, plan.repository, plan.status, settings, plan.build});
       m_instances.push_back(std::move(instance));
     };
     if (definition.scope == CollectorScope::agent) {

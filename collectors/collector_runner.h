@@ -24,6 +24,7 @@ struct CollectorPlan {
   std::map<std::string, CollectorSettings, std::less<>> settings;
   BuildIdentity build;
   std::filesystem::path repository;
+  std::shared_ptr<const AgentStatus> status;
 };
 
 class CollectorRunner final : public prometheus::Collectable {

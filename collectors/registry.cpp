@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <array>
 
+#include "collectors/agent_collector.h"
 #include "collectors/backup_collector.h"
 #include "collectors/build_info_collector.h"
 #include "collectors/collector.h"
@@ -13,7 +14,8 @@ using namespace std::chrono_literals;
 
 // Every collector, in one table: name (also its config key under
 // [collectors.<name>]), scope, default on/off, default refresh interval.
-const std::array<CollectorDefinition, 3> k_collectors{{
+const std::array<CollectorDefinition, 4> k_collectors{{
+    {"agent", "the agent's own state: configuration reloads", CollectorScope::agent, true, 1h, &make_agent_collector},
     {"build_info", "version and revision of this agent", CollectorScope::agent, true, 1h, &make_build_info_collector},
     {"up", "whether each target's database server accepts a connection", CollectorScope::target, true, 15s,
      &make_up_collector},

@@ -24,12 +24,15 @@ CompletedProcess run_dbkeeper(const std::vector<std::string>& arguments,
   return run_process(spec, 60s);
 }
 
-AgentProcess::AgentProcess(const std::filesystem::path& config, unsigned port, std::vector<std::string> extra_arguments)
+AgentProcess::AgentProcess(const std::filesystem::path& config, unsigned port, std::vector<std::string> extra_arguments,
+                           std::vector<std::pair<std::string, std::string>> environment)
     : m_port(port), m_log(config.parent_path() / ("agent-" + std::to_string(port) + ".log")) {
   std::vector<std::string> argv{dbkeeper_binary().string(), "run", "--config", config.string()};
   argv.insert(argv.end(), extra_arguments.begin(), extra_arguments.end());
-  m_process = ChildProcess::start(ProcessSpec{
-      .argv = argv, .stdout_to = ProcessOutput::to_file(m_log), .stderr_to = ProcessOutput::to_file(m_log)});
+  m_process = ChildProcess::start(ProcessSpec{.argv = argv,
+                                              .environment = std::move(environment),
+                                              .stdout_to = ProcessOutput::to_file(m_log),
+                                              .stderr_to = ProcessOutput::to_file(m_log)});
   bool ready = eventually(
       [&] {
         if (m_process->wait_for(0ms)) return true;

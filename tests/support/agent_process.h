@@ -21,7 +21,8 @@ CompletedProcess run_dbkeeper(const std::vector<std::string>& arguments,
 class AgentProcess {
  public:
   // Starts `dbkeeper run --config CONFIG` and waits until /healthz answers on `port`.
-  AgentProcess(const std::filesystem::path& config, unsigned port, std::vector<std::string> extra_arguments = {});
+  AgentProcess(const std::filesystem::path& config, unsigned port, std::vector<std::string> extra_arguments = {},
+               std::vector<std::pair<std::string, std::string>> environment = {});
   ~AgentProcess();
 
   unsigned port() const { return m_port; }
