@@ -202,5 +202,38 @@ TEST_F(DaemonTest, a_sigkill_during_a_scheduled_backup_leaves_nothing_and_the_re
   EXPECT_TRUE(eventually([&] { return value(R"(dbkeeper_repository_backups{target="shop",type="full"})") == 1; }, 5s));
 }
 
+TEST_F(DaemonTest, sigterm_during_a_scheduled_backup_stops_the_dump_and_leaves_no_partial) {
+  create_mariadb_bulk("daemon_term", 1000);
+  servers().mariadb.admin().execute("CREATE TABLE daemon_term.blocker (id INT PRIMARY KEY)");
+  std::string config = target("shop", "[target.schedule]\nfull = \"0 3 * * *\"\n");
+  config.replace(config.find("daemon_fixture"), 14, "daemon_term");
+  write_config(config);
+  auto locker = servers().mariadb.admin();
+  locker.execute("LOCK TABLES daemon_term.blocker WRITE");
+  AgentProcess agent(m_config, m_port);
+  ASSERT_TRUE(eventually([&] { return value(R"(dbkeeper_backup_in_progress{target="shop",type="full"})") == 1; }, 15s))
+      << agent.log();
+  auto [status, elapsed] = agent.stop(SIGTERM);
+  // The dump tool was stopped too: while the lock is still held, nobody waits on it.
+  bool dump_gone = eventually(
+      [&] {
+        return servers()
+            .mariadb.admin()
+            .query("SELECT 1 FROM information_schema.processlist WHERE state LIKE '%metadata lock%'")
+            .empty();
+      },
+      5s);
+  locker.execute("UNLOCK TABLES");
+  EXPECT_TRUE(dump_gone);
+  EXPECT_EQ(status.code, 0) << agent.log();
+  EXPECT_LT(elapsed, 10s) << agent.log();
+  std::size_t partials = 0;
+  std::error_code error;
+  for (const auto& e : std::filesystem::directory_iterator(m_dir.path() / "repository" / "shop" / "backups", error))
+    partials += e.path().extension() == ".partial";
+  EXPECT_EQ(partials, 0u);
+  EXPECT_TRUE(repository().list("shop").empty());
+}
+
 }  // namespace
 }  // namespace dbkeeper
