@@ -11,7 +11,7 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
                              const CompressionSettings& compression) {
   const std::string type = "full";
   auto started = std::chrono::system_clock::now();
-  auto count = [&](bool success, const std::string& failure) {
+  auto count = [&](bool success, const std::string& failure, const std::string& reason) {
     repository.update_state(target.name, [&](TargetState& state) {
       auto& counters = state.backups[type];
       counters.last_attempt = started;
@@ -20,6 +20,7 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
       } else {
         ++counters.failure;
         counters.last_failure = failure;
+        ++counters.failures_by_reason[reason];
       }
     });
   };
@@ -52,13 +53,15 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
     manifest.log_position = dump.position;
     manifest.row_count_source = dump.row_count_source;
     auto directory = partial.commit(manifest);
-    count(true, "");
+    count(true, "", "");
     spdlog::info("full backup {} of target '{}' finished in {:.1f} s: {} bytes stored from {} bytes", manifest.id,
                  target.name, manifest.duration_seconds(), manifest.stored_bytes(), manifest.raw_bytes());
     return BackupReport{manifest, directory};
   } catch (const std::exception& e) {
+    const auto* error = dynamic_cast<const Error*>(&e);
+    std::string reason(to_string(error ? error->kind() : ErrorKind::internal));
     try {
-      count(false, e.what());
+      count(false, e.what(), reason);
     } catch (const std::exception& state_error) {
       spdlog::error("unable to count the failed backup of target '{}': {}", target.name, state_error.what());
     }

@@ -33,7 +33,10 @@ std::optional<std::string> read_text(const fs::path& path) {
 }
 
 json counters_to_json(const RunCounters& c) {
-  json j{{"success", c.success}, {"failure", c.failure}, {"last_failure", c.last_failure}};
+  json j{{"success", c.success},
+         {"failure", c.failure},
+         {"last_failure", c.last_failure},
+         {"failures_by_reason", c.failures_by_reason}};
   if (c.last_attempt) j["last_attempt"] = format_utc(*c.last_attempt);
   return j;
 }
@@ -43,6 +46,9 @@ RunCounters counters_from_json(const json& j) {
   c.success = j.value("success", std::uint64_t{0});
   c.failure = j.value("failure", std::uint64_t{0});
   c.last_failure = j.value("last_failure", "");
+  if (j.contains("failures_by_reason") && j["failures_by_reason"].is_object())
+    for (auto it = j["failures_by_reason"].begin(); it != j["failures_by_reason"].end(); ++it)
+      c.failures_by_reason[it.key()] = it.value().get<std::uint64_t>();
   if (j.contains("last_attempt")) c.last_attempt = parse_utc(j["last_attempt"].get<std::string>());
   return c;
 }

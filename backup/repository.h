@@ -45,6 +45,9 @@ struct RunCounters {
   std::uint64_t failure = 0;
   std::optional<TimePoint> last_attempt;
   std::string last_failure;  // message of the newest failure
+  // Failures by reason: the ErrorKind names of core/error.h ("connection",
+  // "process", ...) and, for verifications, "integrity" for a failed check.
+  std::map<std::string, std::uint64_t> failures_by_reason;
 };
 
 struct TargetState {

@@ -40,6 +40,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
   auto started = std::chrono::system_clock::now();
   VerifyReport report;
   report.restored = restore;
+  std::string failure_reason = "integrity";
   auto record = [&](const BackupEntry* entry) {
     auto finished = std::chrono::system_clock::now();
     report.duration_seconds = std::chrono::duration<double>(finished - started).count();
@@ -53,6 +54,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
       } else {
         ++state.verifications.failure;
         state.verifications.last_failure = report.reason;
+        ++state.verifications.failures_by_reason[failure_reason];
       }
     });
   };
@@ -96,6 +98,8 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     record(&*entry);
     return report;
   } catch (const std::exception& e) {
+    const auto* error = dynamic_cast<const Error*>(&e);
+    failure_reason = to_string(error ? error->kind() : ErrorKind::internal);
     report.passed = false;
     report.reason = e.what();
     report.problems.push_back(e.what());

@@ -73,6 +73,12 @@ class BackupCollector final : public Collector {
     auto verify_duration =
         make_family("verify_last_duration_seconds", "Duration of the newest verification.", MetricType::Gauge);
     auto verify_runs = make_family("verify_runs_total", "Verification attempts by result.", MetricType::Counter);
+    auto backup_failures =
+        make_family("backup_failures_total",
+                    "Failed backup attempts by reason (connection, process, io, integrity, ...).", MetricType::Counter);
+    auto verify_failures =
+        make_family("verify_failures_total", "Failed verifications by reason (integrity, connection, process, ...).",
+                    MetricType::Counter);
 
     std::set<std::string> types(std::begin(k_backup_types), std::end(k_backup_types));
     for (const auto& [type, counters] : state.backups) types.insert(type);
@@ -102,6 +108,9 @@ class BackupCollector final : public Collector {
                   static_cast<double>(counters.success));
       add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "failure"}},
                   static_cast<double>(counters.failure));
+      for (const auto& [reason, count] : counters.failures_by_reason)
+        add_counter(backup_failures, {{"target", m_target}, {"type", type}, {"reason", reason}},
+                    static_cast<double>(count));
     }
 
     std::vector<prometheus::ClientMetric::Label> target_label{{"target", m_target}};
@@ -130,10 +139,12 @@ class BackupCollector final : public Collector {
                 static_cast<double>(state.verifications.success));
     add_counter(verify_runs, {{"target", m_target}, {"result", "failure"}},
                 static_cast<double>(state.verifications.failure));
+    for (const auto& [reason, count] : state.verifications.failures_by_reason)
+      add_counter(verify_failures, {{"target", m_target}, {"reason", reason}}, static_cast<double>(count));
 
-    return {last_success, last_attempt,   last_duration,   last_size,          last_raw,
-            runs,         in_progress,    repository_size, repository_backups, window_start,
-            window_end,   verify_success, verify_result,   verify_duration,    verify_runs};
+    return {last_success,  last_attempt,    last_duration,      last_size,       last_raw,       runs,
+            in_progress,   repository_size, repository_backups, window_start,    window_end,     verify_success,
+            verify_result, verify_duration, verify_runs,        backup_failures, verify_failures};
   }
 
   std::string m_target;

@@ -102,6 +102,8 @@ TEST_F(BackupMetricsTest, counts_backups_the_cli_takes_while_the_agent_runs) {
   EXPECT_EQ(result.status.code, 1);
   EXPECT_TRUE(eventually(
       [&] { return value(R"(dbkeeper_backup_runs_total{target="shop",type="full",result="failure"})") == 1; }, 5s));
+  // mariadb-dump refused the missing database: a failed tool.
+  EXPECT_EQ(value(R"(dbkeeper_backup_failures_total{target="shop",type="full",reason="process"})"), 1);
   EXPECT_EQ(value(R"(dbkeeper_repository_backups{target="shop",type="full"})"), 1);
 }
 

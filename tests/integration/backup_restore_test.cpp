@@ -171,6 +171,7 @@ TEST_P(BackupRestoreTest, a_missing_database_fails_with_the_server_error_and_lea
   auto state = m_repository.read_state(target.name);
   EXPECT_EQ(state.backups["full"].failure, 1u);
   EXPECT_NE(state.backups["full"].last_failure.find(engine.missing_database_error), std::string::npos);
+  EXPECT_EQ(state.backups["full"].failures_by_reason["process"], 1u);
 }
 
 TEST_P(BackupRestoreTest, a_wrong_password_fails_without_showing_it) {
