@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "agent/config.h"
 #include "collectors/collector_runner.h"
 #include "core/error.h"
@@ -91,6 +93,33 @@ TEST(HttpEndpoint, names_the_address_it_cannot_listen_on) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("unable to listen on 127.0.0.1:" + port), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+TEST(process_collector, reports_this_process) {
+  std::vector<Target> targets;
+  CollectorPlan plan;
+  CollectorRunner runner(targets, plan);
+  runner.refresh_all();
+  std::ostringstream text;
+  for (const auto& family : runner.Collect()) {
+    if (family.name.rfind("process_", 0) != 0) continue;
+    text << family.name << " " << family.metric.at(0).gauge.value + family.metric.at(0).counter.value << "\n";
+  }
+  auto body = text.str();
+  auto resident = testing::sample_value(body, "process_resident_memory_bytes");
+  ASSERT_TRUE(resident.has_value()) << body;
+  EXPECT_GT(*resident, 1024 * 1024);
+  EXPECT_GT(*testing::sample_value(body, "process_open_fds"), 2);
+  auto started = *testing::sample_value(body, "process_start_time_seconds");
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LT(started, now + 1);
+  EXPECT_GT(started, now - 3600);
 }
 
 }  // namespace
