@@ -51,7 +51,8 @@ CollectorRunner::CollectorRunner(const std::vector<Target>& targets, const Colle
       instance->settings = settings;
       instance->collector =
           definition.create(CollectorContext{target, plan.repository, plan.status, settings, plan.build});
-      m_instances.push_back(std::move(instance));
+      // A collector for another engine declines by returning nothing.
+      if (instance->collector) m_instances.push_back(std::move(instance));
     };
     if (definition.scope == CollectorScope::agent) {
       add(nullptr);

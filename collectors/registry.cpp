@@ -5,6 +5,7 @@
 #include "collectors/backup_collector.h"
 #include "collectors/build_info_collector.h"
 #include "collectors/collector.h"
+#include "collectors/mysql_collector.h"
 #include "collectors/process_collector.h"
 #include "collectors/up_collector.h"
 
@@ -15,13 +16,15 @@ using namespace std::chrono_literals;
 
 // Every collector, in one table: name (also its config key under
 // [collectors.<name>]), scope, default on/off, default refresh interval.
-const std::array<CollectorDefinition, 5> k_collectors{{
+const std::array<CollectorDefinition, 6> k_collectors{{
     {"agent", "the agent's own state: configuration reloads", CollectorScope::agent, true, 1h, &make_agent_collector},
     {"process", "resident memory, CPU, file descriptors and start time of the agent", CollectorScope::agent, true, 15s,
      &make_process_collector},
     {"build_info", "version and revision of this agent", CollectorScope::agent, true, 1h, &make_build_info_collector},
     {"up", "whether each target's database server accepts a connection", CollectorScope::target, true, 15s,
      &make_up_collector},
+    {"mysql", "MySQL/MariaDB slow and long-running queries, digests, sizes, connections, buffer pool, replica lag",
+     CollectorScope::target, true, 15s, &make_mysql_collector},
     {"backup", "backups, repository and verification state, read from the repository", CollectorScope::target, true,
      15s, &make_backup_collector},
 }};

@@ -1,0 +1,132 @@
+#include "collectors/mysql_collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <mutex>
+
+#include "backup/engines/mysql_engine.h"
+#include "collectors/metric_family_builder.h"
+
+namespace dbkeeper {
+namespace {
+
+using prometheus::MetricType;
+
+double number(const SqlValue& value) {
+  return value ? std::stod(*value) : 0;
+}
+
+class MysqlCollector final : public Collector {
+ public:
+  MysqlCollector(const Target& target, Duration timeout) : m_target(target), m_timeout(timeout) {}
+
+  void refresh() override {
+    auto options = mysql_connect_options(m_target);
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(m_timeout);
+    options.connect_timeout = std::max(std::chrono::seconds(1), std::min(options.connect_timeout, seconds));
+    options.read_timeout = std::max(std::chrono::seconds(1), seconds);
+    auto db = MysqlConnection::connect(options);
+    std::vector<prometheus::ClientMetric::Label> target_label{{"target", m_target.name}};
+
+    std::map<std::string, double> status;
+    for (const auto& row : db.query("SHOW GLOBAL STATUS").rows)
+      if (row[0] && row[1]) status[*row[0]] = std::strtod(row[1]->c_str(), nullptr);
+
+    auto slow = make_family("slow_queries_total",
+                            "Statements slower than the server's long_query_time (the server's Slow_queries).",
+                            MetricType::Counter);
+    add_counter(slow, target_label, status["Slow_queries"]);
+
+    bool mariadb = db.query("SELECT VERSION()").scalar().value_or("").find("MariaDB") != std::string::npos;
+    long long threshold_ms = m_target.queries.slow_threshold.count();
+    std::string running_sql =
+        mariadb ? "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND NOT IN ('Sleep', 'Daemon', "
+                  "'Binlog Dump', 'Slave_IO', 'Slave_SQL') AND ID <> CONNECTION_ID() AND TIME_MS >= " +
+                      std::to_string(threshold_ms)
+                : "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND NOT IN ('Sleep', 'Daemon', "
+                  "'Binlog Dump') AND ID <> CONNECTION_ID() AND TIME * 1000 >= " +
+                      std::to_string(threshold_ms);
+    auto long_running = make_family(
+        "long_running_queries", "Statements running longer than queries.slow_threshold right now.", MetricType::Gauge);
+    add_gauge(long_running, target_label, number(db.query(running_sql).scalar()));
+
+    auto connections = make_family("connections", "Client connections by state.", MetricType::Gauge);
+    std::map<std::string, double> by_state{{"active", 0}, {"idle", 0}, {"other", 0}};
+    for (const auto& row :
+         db.query("SELECT COMMAND, COUNT(*) FROM information_schema.PROCESSLIST GROUP BY COMMAND").rows) {
+      std::string command = row[0].value_or("");
+      std::string state = command == "Sleep"                             ? "idle"
+                          : (command == "Query" || command == "Execute") ? "active"
+                                                                         : "other";
+      by_state[state] += number(row[1]);
+    }
+    for (const auto& [state, count] : by_state)
+      add_gauge(connections, {{"target", m_target.name}, {"state", state}}, count);
+
+    auto sizes = make_family("database_size_bytes", "Data and index bytes of each database.", MetricType::Gauge);
+    for (const auto& row :
+         db.query("SELECT table_schema, SUM(data_length + index_length) FROM information_schema.tables "
+                  "WHERE table_schema NOT IN ('information_schema', 'performance_schema', 'mysql', "
+                  "'sys') GROUP BY table_schema")
+             .rows)
+      add_gauge(sizes, {{"target", m_target.name}, {"database", row[0].value_or("")}}, number(row[1]));
+
+    auto hit_ratio = make_family("mysql_innodb_buffer_pool_hit_ratio",
+                                 "Share of InnoDB page reads served from the buffer pool (0 to 1).", MetricType::Gauge);
+    double requests = status["Innodb_buffer_pool_read_requests"];
+    add_gauge(hit_ratio, target_label, requests > 0 ? 1.0 - status["Innodb_buffer_pool_reads"] / requests : 1.0);
+
+    std::vector<prometheus::MetricFamily> families{slow, long_running, connections, sizes, hit_ratio};
+
+    // Digest text never becomes a label: it is unbounded and may hold literals.
+    auto statements = make_family("statement_mean_seconds",
+                                  "Mean latency of the slowest statement digests (top N by mean), by digest hash.",
+                                  MetricType::Gauge);
+    if (db.query("SELECT @@performance_schema").scalar().value_or("0") == "1") {
+      for (const auto& row :
+           db.query("SELECT DIGEST, AVG_TIMER_WAIT / 1e12 FROM performance_schema.events_statements_summary_by_digest "
+                    "WHERE DIGEST IS NOT NULL ORDER BY AVG_TIMER_WAIT DESC LIMIT " +
+                    std::to_string(m_target.queries.top_n))
+               .rows)
+        add_gauge(statements, {{"target", m_target.name}, {"digest", row[0].value_or("")}}, number(row[1]));
+    } else if (!m_said_no_performance_schema) {
+      spdlog::info("target '{}': performance_schema is off, so statement digests are not exported", m_target.name);
+      m_said_no_performance_schema = true;
+    }
+    families.push_back(statements);
+
+    auto lag = make_family("mysql_replica_lag_seconds", "Seconds_Behind_Master of a replica.", MetricType::Gauge);
+    auto replica = db.query("SHOW SLAVE STATUS");
+    if (!replica.empty()) {
+      for (std::size_t i = 0; i < replica.columns.size(); ++i)
+        if (replica.columns[i] == "Seconds_Behind_Master" && replica.rows[0][i])
+          add_gauge(lag, target_label, number(replica.rows[0][i]));
+    }
+    families.push_back(lag);
+
+    std::lock_guard lock(m_mutex);
+    m_families = std::move(families);
+  }
+
+  std::vector<prometheus::MetricFamily> collect() const override {
+    std::lock_guard lock(m_mutex);
+    return m_families;
+  }
+
+ private:
+  Target m_target;
+  Duration m_timeout;
+  bool m_said_no_performance_schema = false;
+  mutable std::mutex m_mutex;
+  std::vector<prometheus::MetricFamily> m_families;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> make_mysql_collector(const CollectorContext& context) {
+  if (context.target->engine != "mysql" && context.target->engine != "mariadb") return nullptr;
+  return std::make_unique<MysqlCollector>(*context.target, context.settings.timeout);
+}
+
+}  // namespace dbkeeper

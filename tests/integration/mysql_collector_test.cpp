@@ -1,0 +1,105 @@
+// The MySQL/MariaDB collector against the real server: slow statements made
+// with SLEEP() raise the counter, a long statement is seen while it runs.
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+#include <thread>
+
+#include "collectors/mysql_collector.h"
+#include "core/error.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/backup_fixture.h"
+#include "tests/support/test_servers.h"
+
+namespace dbkeeper {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;
+
+std::string exposition(const Collector& collector) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, collector.collect());
+  return out.str();
+}
+
+class MysqlCollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    create_mariadb_fixture("collector_fixture");
+    m_target = mariadb_target({"collector_fixture"});
+    m_target.queries.slow_threshold = 500ms;
+    CollectorSettings settings;
+    settings.timeout = 5s;
+    m_collector = make_mysql_collector(CollectorContext{&m_target, {}, nullptr, settings, {}});
+    ASSERT_NE(m_collector, nullptr);
+  }
+
+  std::optional<double> value(const std::string& series) { return sample_value(exposition(*m_collector), series); }
+
+  Target m_target;
+  std::unique_ptr<Collector> m_collector;
+};
+
+TEST_F(MysqlCollectorTest, exports_sizes_connections_ratio_and_digests) {
+  m_collector->refresh();
+  auto text = exposition(*m_collector);
+  EXPECT_GT(*sample_value(text, R"(dbkeeper_database_size_bytes{target="shop",database="collector_fixture"})"), 0)
+      << text;
+  EXPECT_GE(*sample_value(text, R"(dbkeeper_connections{target="shop",state="active"})"), 1);
+  auto ratio = *sample_value(text, R"(dbkeeper_mysql_innodb_buffer_pool_hit_ratio{target="shop"})");
+  EXPECT_GE(ratio, 0);
+  EXPECT_LE(ratio, 1);
+  EXPECT_NE(text.find("dbkeeper_statement_mean_seconds{target=\"shop\",digest=\""), std::string::npos) << text;
+  // The digest text never appears, only its hash.
+  EXPECT_EQ(text.find("SELECT"), std::string::npos);
+}
+
+TEST_F(MysqlCollectorTest, slow_statements_raise_the_counter) {
+  auto admin = servers().mariadb.admin();
+  admin.execute("SET GLOBAL long_query_time = 0.5");
+  m_collector->refresh();
+  double before = *value(R"(dbkeeper_slow_queries_total{target="shop"})");
+  {
+    auto session = MysqlConnection::connect(servers().mariadb.user_options());
+    session.query("SELECT SLEEP(0.7)");
+    session.query("SELECT SLEEP(0.7)");
+  }
+  m_collector->refresh();
+  admin.execute("SET GLOBAL long_query_time = 10");
+  EXPECT_EQ(*value(R"(dbkeeper_slow_queries_total{target="shop"})"), before + 2);
+}
+
+TEST_F(MysqlCollectorTest, a_long_statement_is_seen_while_it_runs) {
+  m_collector->refresh();
+  EXPECT_EQ(value(R"(dbkeeper_long_running_queries{target="shop"})"), 0);
+  std::thread sleeper([] {
+    auto session = MysqlConnection::connect(servers().mariadb.user_options());
+    session.query("SELECT SLEEP(2.5)");
+  });
+  std::this_thread::sleep_for(1200ms);
+  m_collector->refresh();
+  auto during = value(R"(dbkeeper_long_running_queries{target="shop"})");
+  sleeper.join();
+  m_collector->refresh();
+  EXPECT_EQ(during, 1);
+  EXPECT_EQ(value(R"(dbkeeper_long_running_queries{target="shop"})"), 0);
+}
+
+TEST_F(MysqlCollectorTest, an_unreachable_server_fails_the_refresh) {
+  m_target.port = free_loopback_port();
+  CollectorSettings settings;
+  auto collector = make_mysql_collector(CollectorContext{&m_target, {}, nullptr, settings, {}});
+  EXPECT_THROW(collector->refresh(), Error);
+}
+
+TEST(mysql_collector, declines_other_engines) {
+  Target target;
+  target.engine = "postgres";
+  EXPECT_EQ(make_mysql_collector(CollectorContext{&target, {}, nullptr, {}, {}}), nullptr);
+}
+
+}  // namespace
+}  // namespace dbkeeper
