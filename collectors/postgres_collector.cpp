@@ -1,0 +1,154 @@
+#include "collectors/postgres_collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <mutex>
+
+#include "backup/engines/postgres_engine.h"
+#include "collectors/metric_family_builder.h"
+
+namespace dbkeeper {
+namespace {
+
+using prometheus::MetricType;
+
+double number(const SqlValue& value) {
+  return value ? std::stod(*value) : 0;
+}
+
+struct StatementSample {
+  double calls = 0;
+  double total_ms = 0;
+};
+
+class PostgresCollector final : public Collector {
+ public:
+  PostgresCollector(const Target& target, Duration timeout) : m_target(target), m_timeout(timeout) {}
+
+  void refresh() override {
+    auto options = postgres_connect_options(m_target);
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(m_timeout);
+    options.connect_timeout = std::max(std::chrono::seconds(2), std::min(options.connect_timeout, seconds));
+    options.statement_timeout = std::max(std::chrono::seconds(1), seconds);
+    auto db = PostgresConnection::connect(options);
+    std::vector<prometheus::ClientMetric::Label> target_label{{"target", m_target.name}};
+    std::vector<prometheus::MetricFamily> families;
+
+    double threshold_ms = static_cast<double>(m_target.queries.slow_threshold.count());
+    auto long_running = make_family(
+        "long_running_queries", "Statements running longer than queries.slow_threshold right now.", MetricType::Gauge);
+    add_gauge(long_running, target_label,
+              number(db.query("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> "
+                              "pg_backend_pid() AND backend_type = 'client backend' AND now() - query_start > "
+                              "interval '" +
+                              std::to_string(static_cast<long long>(threshold_ms)) + " milliseconds'")
+                         .scalar()));
+    families.push_back(long_running);
+
+    auto connections = make_family("connections", "Client connections by state.", MetricType::Gauge);
+    std::map<std::string, double> by_state{{"active", 0}, {"idle", 0}, {"idle_in_transaction", 0}};
+    for (const auto& row : db.query("SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity WHERE "
+                                    "backend_type = 'client backend' GROUP BY 1")
+                               .rows) {
+      std::string state = row[0].value_or("unknown");
+      for (auto& c : state)
+        if (c == ' ') c = '_';
+      if (state.starts_with("idle_in_transaction")) state = "idle_in_transaction";
+      by_state[state] += number(row[1]);
+    }
+    for (const auto& [state, count] : by_state)
+      add_gauge(connections, {{"target", m_target.name}, {"state", state}}, count);
+    families.push_back(connections);
+
+    auto sizes = make_family("database_size_bytes", "Bytes on disk of each database.", MetricType::Gauge);
+    for (const auto& row : db.query("SELECT datname, pg_database_size(datname) FROM pg_database WHERE datallowconn "
+                                    "AND NOT datistemplate")
+                               .rows)
+      add_gauge(sizes, {{"target", m_target.name}, {"database", row[0].value_or("")}}, number(row[1]));
+    families.push_back(sizes);
+
+    auto xid_age = make_family("postgres_oldest_xid_age",
+                               "Age in transactions of the oldest unfrozen transaction ID of any database "
+                               "(wraparound at about 2 billion).",
+                               MetricType::Gauge);
+    add_gauge(xid_age, target_label, number(db.query("SELECT max(age(datfrozenxid)) FROM pg_database").scalar()));
+    families.push_back(xid_age);
+
+    auto lag = make_family("postgres_replica_lag_seconds", "Time since the last transaction replayed on a standby.",
+                           MetricType::Gauge);
+    auto replay = db.query(
+                        "SELECT CASE WHEN pg_is_in_recovery() THEN coalesce(extract(epoch FROM now() - "
+                        "pg_last_xact_replay_timestamp()), 0) END")
+                      .scalar();
+    if (replay) add_gauge(lag, target_label, number(replay));
+    families.push_back(lag);
+
+    auto slow = make_family("slow_queries_total",
+                            "Statement calls whose mean time over a refresh interval exceeded queries.slow_threshold "
+                            "(from pg_stat_statements deltas).",
+                            MetricType::Counter);
+    auto statements =
+        make_family("statement_mean_seconds",
+                    "Mean execution time of the slowest statements (top N by mean), by queryid.", MetricType::Gauge);
+    if (!db.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").empty()) {
+      std::map<std::string, StatementSample> current;
+      for (const auto& row : db.query("SELECT queryid::text || '/' || userid::text || '/' || dbid::text, calls, "
+                                      "total_exec_time FROM pg_stat_statements")
+                                 .rows)
+        current[row[0].value_or("")] = StatementSample{number(row[1]), number(row[2])};
+      if (m_has_baseline) {
+        for (const auto& [key, sample] : current) {
+          StatementSample previous;
+          if (auto it = m_previous.find(key); it != m_previous.end() && it->second.calls <= sample.calls)
+            previous = it->second;
+          double calls = sample.calls - previous.calls;
+          if (calls > 0 && (sample.total_ms - previous.total_ms) / calls > threshold_ms) m_slow_total += calls;
+        }
+      }
+      m_previous = std::move(current);
+      m_has_baseline = true;
+      for (const auto& row : db.query("SELECT queryid::text, mean_exec_time / 1000 FROM pg_stat_statements WHERE "
+                                      "queryid IS NOT NULL ORDER BY mean_exec_time DESC LIMIT " +
+                                      std::to_string(m_target.queries.top_n))
+                                 .rows)
+        add_gauge(statements, {{"target", m_target.name}, {"digest", row[0].value_or("")}}, number(row[1]));
+      add_counter(slow, target_label, m_slow_total);
+    } else if (!m_said_no_extension) {
+      spdlog::info(
+          "target '{}': pg_stat_statements is not installed in database '{}'; slow query and statement "
+          "metrics are not exported",
+          m_target.name, options.database);
+      m_said_no_extension = true;
+    }
+    families.push_back(slow);
+    families.push_back(statements);
+
+    std::lock_guard lock(m_mutex);
+    m_families = std::move(families);
+  }
+
+  std::vector<prometheus::MetricFamily> collect() const override {
+    std::lock_guard lock(m_mutex);
+    return m_families;
+  }
+
+ private:
+  Target m_target;
+  Duration m_timeout;
+  std::map<std::string, StatementSample> m_previous;
+  bool m_has_baseline = false;
+  double m_slow_total = 0;
+  bool m_said_no_extension = false;
+  mutable std::mutex m_mutex;
+  std::vector<prometheus::MetricFamily> m_families;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> make_postgres_collector(const CollectorContext& context) {
+  if (context.target->engine != "postgres") return nullptr;
+  return std::make_unique<PostgresCollector>(*context.target, context.settings.timeout);
+}
+
+}  // namespace dbkeeper

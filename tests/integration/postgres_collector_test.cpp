@@ -1,0 +1,101 @@
+// The PostgreSQL collector against the real server: pg_sleep() statements
+// raise the delta-derived slow counter, a long statement is seen while it
+// runs, and without pg_stat_statements the rest is still exported.
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+#include <thread>
+
+#include "collectors/postgres_collector.h"
+#include "core/error.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/backup_fixture.h"
+#include "tests/support/test_servers.h"
+
+namespace dbkeeper {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;
+
+std::string exposition(const Collector& collector) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, collector.collect());
+  return out.str();
+}
+
+class PostgresCollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_target = postgres_target({"postgres"});  // where the harness created pg_stat_statements
+    m_target.queries.slow_threshold = 300ms;
+    CollectorSettings settings;
+    settings.timeout = 5s;
+    m_collector = make_postgres_collector(CollectorContext{&m_target, {}, nullptr, settings, {}});
+    ASSERT_NE(m_collector, nullptr);
+  }
+
+  std::optional<double> value(const std::string& series) { return sample_value(exposition(*m_collector), series); }
+
+  Target m_target;
+  std::unique_ptr<Collector> m_collector;
+};
+
+TEST_F(PostgresCollectorTest, slow_statements_raise_the_counter_from_deltas) {
+  m_collector->refresh();  // the baseline
+  EXPECT_EQ(value(R"(dbkeeper_slow_queries_total{target="billing"})"), 0);
+  auto session = PostgresConnection::connect(servers().postgres.user_options());
+  session.query("SELECT pg_sleep(0.4)");
+  session.query("SELECT pg_sleep(0.4)");
+  for (int i = 0; i < 20; ++i) session.query("SELECT 1 + " + std::to_string(i));  // fast ones do not count
+  m_collector->refresh();
+  EXPECT_EQ(value(R"(dbkeeper_slow_queries_total{target="billing"})"), 2);
+  m_collector->refresh();  // no new calls, no change
+  EXPECT_EQ(value(R"(dbkeeper_slow_queries_total{target="billing"})"), 2);
+  auto text = exposition(*m_collector);
+  EXPECT_NE(text.find("dbkeeper_statement_mean_seconds{target=\"billing\",digest=\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("pg_sleep"), std::string::npos);
+}
+
+TEST_F(PostgresCollectorTest, a_long_statement_is_seen_while_it_runs) {
+  m_collector->refresh();
+  EXPECT_EQ(value(R"(dbkeeper_long_running_queries{target="billing"})"), 0);
+  std::thread sleeper(
+      [] { PostgresConnection::connect(servers().postgres.user_options()).query("SELECT pg_sleep(2)"); });
+  std::this_thread::sleep_for(800ms);
+  m_collector->refresh();
+  auto during = value(R"(dbkeeper_long_running_queries{target="billing"})");
+  sleeper.join();
+  EXPECT_EQ(during, 1);
+}
+
+TEST_F(PostgresCollectorTest, exports_sizes_connections_and_xid_age) {
+  m_collector->refresh();
+  auto text = exposition(*m_collector);
+  EXPECT_GT(*sample_value(text, R"(dbkeeper_database_size_bytes{target="billing",database="postgres"})"), 0) << text;
+  EXPECT_GE(*sample_value(text, R"(dbkeeper_connections{target="billing",state="active"})"), 1);
+  EXPECT_GT(*sample_value(text, R"(dbkeeper_postgres_oldest_xid_age{target="billing"})"), 0);
+  // A primary has no replica lag series.
+  EXPECT_FALSE(sample_value(text, R"(dbkeeper_postgres_replica_lag_seconds{target="billing"})").has_value());
+}
+
+TEST_F(PostgresCollectorTest, without_pg_stat_statements_the_rest_is_exported) {
+  create_postgres_fixture("no_statements");
+  Target target = postgres_target({"no_statements"});
+  auto collector = make_postgres_collector(CollectorContext{&target, {}, nullptr, {}, {}});
+  collector->refresh();
+  auto text = exposition(*collector);
+  EXPECT_FALSE(sample_value(text, R"(dbkeeper_slow_queries_total{target="billing"})").has_value());
+  EXPECT_TRUE(sample_value(text, R"(dbkeeper_long_running_queries{target="billing"})").has_value()) << text;
+}
+
+TEST(postgres_collector, declines_other_engines) {
+  Target target;
+  target.engine = "mariadb";
+  EXPECT_EQ(make_postgres_collector(CollectorContext{&target, {}, nullptr, {}, {}}), nullptr);
+}
+
+}  // namespace
+}  // namespace dbkeeper
