@@ -5,6 +5,7 @@
 #include "collectors/backup_collector.h"
 #include "collectors/build_info_collector.h"
 #include "collectors/collector.h"
+#include "collectors/migrations_collector.h"
 #include "collectors/mysql_collector.h"
 #include "collectors/postgres_collector.h"
 #include "collectors/process_collector.h"
@@ -17,7 +18,7 @@ using namespace std::chrono_literals;
 
 // Every collector, in one table: name (also its config key under
 // [collectors.<name>]), scope, default on/off, default refresh interval.
-const std::array<CollectorDefinition, 7> k_collectors{{
+const std::array<CollectorDefinition, 8> k_collectors{{
     {"agent", "the agent's own state: configuration reloads", CollectorScope::agent, true, 1h, &make_agent_collector},
     {"process", "resident memory, CPU, file descriptors and start time of the agent", CollectorScope::agent, true, 15s,
      &make_process_collector},
@@ -28,6 +29,8 @@ const std::array<CollectorDefinition, 7> k_collectors{{
      CollectorScope::target, true, 15s, &make_mysql_collector},
     {"postgres", "PostgreSQL slow and long-running queries, statements, sizes, connections, xid age, replica lag",
      CollectorScope::target, true, 15s, &make_postgres_collector},
+    {"migrations", "migration files on disk against each framework's table of applied migrations",
+     CollectorScope::target, true, 1min, &make_migrations_collector},
     {"backup", "backups, repository and verification state, read from the repository", CollectorScope::target, true,
      15s, &make_backup_collector},
 }};
