@@ -13,6 +13,7 @@
 #include "backup/prune_job.h"
 #include "backup/restore_job.h"
 #include "backup/verify_job.h"
+#include "collectors/statement_summary.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -138,6 +139,27 @@ int command_restore(const Invocation& invocation) {
   std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id << " into '"
             << report.to_database << "' on target '" << target.name << "': " << report.tables << " table(s), "
             << report.rows << " row(s) in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";
+  return k_exit_success;
+}
+
+int command_queries(const Invocation& invocation) {
+  const Target& target = require_target(invocation);
+  int limit = invocation.options.count("limit") ? invocation.options["limit"].as<int>() : target.queries.top_n;
+  auto statements = top_statements(target, limit);
+  if (invocation.options["json"].as<bool>()) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& s : statements)
+      array.push_back({{"digest", s.digest}, {"mean_seconds", s.mean_seconds}, {"calls", s.calls}, {"text", s.text}});
+    std::cout << array.dump(2) << "\n";
+    return k_exit_success;
+  }
+  std::printf("%-34s %10s %10s  %s\n", "DIGEST", "MEAN s", "CALLS", "STATEMENT");
+  for (const auto& s : statements) {
+    std::string text = s.text;
+    for (auto& c : text)
+      if (c == '\n' || c == '\t') c = ' ';
+    std::printf("%-34s %10.4f %10.0f  %s\n", s.digest.c_str(), s.mean_seconds, s.calls, text.c_str());
+  }
   return k_exit_success;
 }
 

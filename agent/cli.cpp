@@ -65,7 +65,7 @@ void target_argument(po::options_description& options, po::positional_options_de
   positional.add("target", 1);
 }
 
-const std::array<Command, 7> k_commands{{
+const std::array<Command, 8> k_commands{{
     {"run", "", "run the daemon: collectors, scheduler and the /metrics endpoint", no_options, handle_run},
     {"check-config", "", "validate the configuration and print a summary", no_options, handle_check_config},
     {"backup", "TARGET --type full|incremental|log", "take one backup now",
@@ -101,6 +101,13 @@ const std::array<Command, 7> k_commands{{
            "force", po::bool_switch(), "replace NAME if it exists (it is dropped first)");
      },
      command_restore},
+    {"queries", "TARGET [--limit N] [--json]", "the slowest statements with their text, by mean latency",
+     [](po::options_description& o, po::positional_options_description& p) {
+       target_argument(o, p, true);
+       o.add_options()("limit", po::value<int>()->value_name("N"), "how many (default: queries.top_n)")(
+           "json", po::bool_switch(), "print a JSON array");
+     },
+     command_queries},
     {"prune", "[TARGET] [--dry-run]", "apply the retention policy",
      [](po::options_description& o, po::positional_options_description& p) {
        target_argument(o, p, false);

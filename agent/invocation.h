@@ -29,5 +29,6 @@ int command_list(const Invocation& invocation);
 int command_verify(const Invocation& invocation);
 int command_restore(const Invocation& invocation);
 int command_prune(const Invocation& invocation);
+int command_queries(const Invocation& invocation);
 
 }  // namespace dbkeeper

@@ -4,11 +4,16 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "collectors/mysql_collector.h"
 #include "core/error.h"
+#include "core/temp_dir.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/backup_fixture.h"
 #include "tests/support/test_servers.h"
@@ -99,6 +104,39 @@ TEST(mysql_collector, declines_other_engines) {
   Target target;
   target.engine = "postgres";
   EXPECT_EQ(make_mysql_collector(CollectorContext{&target, {}, nullptr, {}, {}}), nullptr);
+}
+
+}  // namespace
+}  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+TEST(queries_command, prints_the_slowest_statements_with_their_text) {
+  TempDir dir;
+  auto password = dir.path() / "password";
+  std::ofstream(password) << testing::k_test_password << "\n";
+  ::chmod(password.c_str(), 0600);
+  auto config = dir.path() / "dbkeeper.toml";
+  std::ofstream(config) << "[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nport = "
+                        << testing::servers().mariadb.port() << "\nuser = \"" << testing::k_test_user
+                        << "\"\npassword_file = \"" << password.string() << "\"\n"
+                        << "[[target]]\nname = \"billing\"\nengine = \"postgres\"\nport = "
+                        << testing::servers().postgres.port() << "\nuser = \"" << testing::k_test_user
+                        << "\"\npassword_file = \"" << password.string() << "\"\ndatabases = [\"postgres\"]\n";
+  MysqlConnection::connect(testing::servers().mariadb.user_options()).query("SELECT SLEEP(0.3)");
+  PostgresConnection::connect(testing::servers().postgres.user_options()).query("SELECT pg_sleep(0.3)");
+  for (const char* target : {"shop", "billing"}) {
+    auto text = testing::run_dbkeeper({"queries", target, "--limit", "3", "--config", config.string()});
+    EXPECT_EQ(text.status.code, 0) << text.stderr_text;
+    EXPECT_TRUE(text.stdout_text.starts_with("DIGEST ")) << text.stdout_text;
+    EXPECT_NE(text.stdout_text.find(std::string(target) == "shop" ? "SLEEP" : "pg_sleep"), std::string::npos)
+        << text.stdout_text;
+    auto json = testing::run_dbkeeper({"queries", target, "--json", "--config", config.string()});
+    auto array = nlohmann::json::parse(json.stdout_text);
+    ASSERT_FALSE(array.empty());
+    EXPECT_TRUE(array[0].contains("digest") && array[0].contains("text") && array[0].contains("mean_seconds"));
+  }
 }
 
 }  // namespace
