@@ -131,7 +131,19 @@ TEST_F(AgentRunTest, exposition_passes_promtool) {
 }
 
 TEST_F(AgentRunTest, every_exported_metric_is_documented) {
+  // Every collector on: a target with a migrations entry exports those too.
+  std::filesystem::create_directories(m_dir.path() / "migrations");
+  write_config("1s", "1s",
+               "[[target]]\nname = \"apps\"\nengine = \"mariadb\"\nport = " + std::to_string(servers().mariadb.port()) +
+                   "\nuser = \"" + testing::k_test_user + "\"\npassword_file = \"" +
+                   (m_dir.path() / "mariadb.password").string() +
+                   "\"\n[[target.migrations]]\ndatabase = \"mysql\"\nframework = \"laravel\"\npath = \"" +
+                   (m_dir.path() / "migrations").string() + "\"\n");
   testing::AgentProcess agent(m_config, m_port);
+  ASSERT_TRUE(eventually(
+      [&] { return sample_value(metrics(), R"(dbkeeper_migrations_pending{target="apps",database="mysql"})") == 0; },
+      10s))
+      << agent.log();
   ASSERT_TRUE(eventually([&] { return up("shop") == 1; }, 15s));
   std::ifstream in(std::filesystem::path(DBKEEPER_SOURCE_DIR) / "docs" / "metrics.md");
   std::stringstream docs;
