@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -27,18 +28,14 @@ struct ProcessSample {
   double start_time_seconds = 0;
 };
 
-double boot_time_seconds() {
-  std::ifstream stat("/proc/stat");
-  std::string key;
+// Seconds since boot on the same clock as the process start time. The boot
+// time in /proc/stat goes stale when the wall clock is stepped after boot, so
+// the start time is derived from uptime and the current wall clock instead.
+double uptime_seconds() {
+  std::ifstream uptime("/proc/uptime");
   double value = 0;
-  while (stat >> key) {
-    if (key == "btime") {
-      stat >> value;
-      return value;
-    }
-    stat.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  return 0;
+  uptime >> value;
+  return value;
 }
 
 ProcessSample sample_process() {
@@ -56,7 +53,8 @@ ProcessSample sample_process() {
   double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
   ProcessSample sample;
   sample.cpu_seconds = (std::stod(values[11]) + std::stod(values[12])) / ticks;
-  sample.start_time_seconds = boot_time_seconds() + std::stod(values[19]) / ticks;
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  sample.start_time_seconds = now - (uptime_seconds() - std::stod(values[19]) / ticks);
   sample.virtual_bytes = std::stod(values[20]);
   sample.resident_bytes = std::stod(values[21]) * page;
   std::error_code error;

@@ -109,7 +109,8 @@ TEST(process_collector, reports_this_process) {
   std::ostringstream text;
   for (const auto& family : runner.Collect()) {
     if (family.name.rfind("process_", 0) != 0) continue;
-    text << family.name << " " << family.metric.at(0).gauge.value + family.metric.at(0).counter.value << "\n";
+    text << family.name << " " << std::fixed << family.metric.at(0).gauge.value + family.metric.at(0).counter.value
+         << "\n";
   }
   auto body = text.str();
   auto resident = testing::sample_value(body, "process_resident_memory_bytes");
