@@ -12,6 +12,7 @@ for file in \
   share/doc/dbkeeper/examples/dbkeeper.example.toml \
   share/dbkeeper/alerts/dbkeeper.rules.yml \
   share/dbkeeper/grafana/dashboards/dbkeeper-databases.json \
+  share/dbkeeper/grafana/dashboards/dbkeeper-backups.json \
   share/dbkeeper/grafana/provisioning/dashboards/dbkeeper.yml \
   share/dbkeeper/grafana/provisioning/datasources/dbkeeper.yml; do
   if [ ! -f "$prefix/$file" ]; then
