@@ -13,7 +13,7 @@ BUILD_PACKAGES=(
 # Real components the tests and the demo run.
 RUNTIME_PACKAGES=(
   mariadb-server mariadb-client mariadb-backup postgresql postgresql-client
-  prometheus util-linux curl tzdata systemd dpkg-dev
+  prometheus prometheus-alertmanager util-linux curl tzdata systemd dpkg-dev
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
