@@ -38,8 +38,14 @@ std::string verification_state(const BackupEntry& entry) {
   return entry.verification->passed ? "passed (" + kind + ")" : "FAILED (" + kind + ")";
 }
 
-CompressionSettings compression_for(const Target& target) {
-  return CompressionSettings{target.backup.compression_level, target.backup.compression_threads};
+// The TARGET argument when given, else every configured target.
+std::vector<const Target*> selected_targets(const Invocation& invocation) {
+  std::vector<const Target*> targets;
+  if (invocation.options.count("target"))
+    targets.push_back(&require_target(invocation));
+  else
+    for (const auto& target : invocation.config.targets) targets.push_back(&target);
+  return targets;
 }
 
 }  // namespace
@@ -52,7 +58,7 @@ int command_backup(const Invocation& invocation) {
     return k_exit_failure;
   }
   Repository repository(invocation.config.agent.repository);
-  auto report = run_full_backup(target, repository, compression_for(target));
+  auto report = run_full_backup(target, repository, compression_settings(target));
   std::size_t tables = 0;
   for (const auto& [database, list] : report.manifest.tables) tables += list.size();
   std::cout << "backup " << report.manifest.id << " of target '" << target.name
@@ -64,11 +70,7 @@ int command_backup(const Invocation& invocation) {
 
 int command_list(const Invocation& invocation) {
   Repository repository(invocation.config.agent.repository);
-  std::vector<const Target*> targets;
-  if (invocation.options.count("target"))
-    targets.push_back(&require_target(invocation));
-  else
-    for (const auto& target : invocation.config.targets) targets.push_back(&target);
+  auto targets = selected_targets(invocation);
 
   bool json_output = invocation.options["json"].as<bool>();
   nlohmann::json array = nlohmann::json::array();
@@ -165,11 +167,7 @@ int command_queries(const Invocation& invocation) {
 
 int command_prune(const Invocation& invocation) {
   Repository repository(invocation.config.agent.repository);
-  std::vector<const Target*> targets;
-  if (invocation.options.count("target"))
-    targets.push_back(&require_target(invocation));
-  else
-    for (const auto& target : invocation.config.targets) targets.push_back(&target);
+  auto targets = selected_targets(invocation);
   bool dry_run = invocation.options["dry-run"].as<bool>();
   int failures = 0;
   for (const Target* target : targets) {

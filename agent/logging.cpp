@@ -6,9 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <ctime>
-
+#include "backup/manifest.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -19,15 +17,8 @@ namespace {
 class JsonLineFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& destination) override {
-    auto time = std::chrono::system_clock::to_time_t(message.time);
-    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(message.time.time_since_epoch()).count() % 1000;
-    std::tm utc{};
-    gmtime_r(&time, &utc);
-    char stamp[40];
-    std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
     nlohmann::json line{
-        {"time", stamp},
+        {"time", format_utc(message.time)},
         {"level", std::string(spdlog::level::to_string_view(message.level).data(),
                               spdlog::level::to_string_view(message.level).size())},
         {"message", std::string(message.payload.data(), message.payload.size())},

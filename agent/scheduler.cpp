@@ -28,8 +28,7 @@ bool sleep_unless_stopped(std::chrono::milliseconds duration) {
 // One run of a job; false when it should be retried.
 bool run_once(const std::string& kind, const Target& target, const Repository& repository) {
   if (kind == "full backup") {
-    run_full_backup(target, repository,
-                    CompressionSettings{target.backup.compression_level, target.backup.compression_threads});
+    run_full_backup(target, repository, compression_settings(target));
     return true;
   }
   if (kind == "verification") {

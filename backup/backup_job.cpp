@@ -7,6 +7,10 @@
 
 namespace dbkeeper {
 
+CompressionSettings compression_settings(const Target& target) {
+  return CompressionSettings{target.backup.compression_level, target.backup.compression_threads};
+}
+
 BackupReport run_full_backup(const Target& target, const Repository& repository,
                              const CompressionSettings& compression) {
   const std::string type = "full";

@@ -17,6 +17,9 @@ struct BackupReport {
   std::filesystem::path directory;
 };
 
+// The zstd settings of a target's [target.backup].
+CompressionSettings compression_settings(const Target& target);
+
 // Throws Error with the cause; the failure is already counted in the repository.
 BackupReport run_full_backup(const Target& target, const Repository& repository,
                              const CompressionSettings& compression);

@@ -122,13 +122,6 @@ void run_tool(const ProcessSpec& tool, const std::string& context) {
 
 namespace {
 
-std::string hex_sha256(const std::string& text) {
-  Sha256Sink hasher;
-  hasher.write(std::as_bytes(std::span(text.data(), text.size())));
-  hasher.finish();
-  return hasher.hex_digest();
-}
-
 // Reads one file: its stored size and hash, and its raw size through gzip
 // when it is gzip-compressed.
 ArtifactFile read_artifact_file(const std::filesystem::path& path, const std::string& name) {
@@ -143,7 +136,7 @@ ArtifactFile read_artifact_file(const std::filesystem::path& path, const std::st
 std::string file_list_digest(const std::vector<ArtifactFile>& files) {
   std::string list;
   for (const auto& f : files) list += f.name + " " + f.sha256 + "\n";
-  return hex_sha256(list);
+  return sha256_hex(list);
 }
 
 }  // namespace

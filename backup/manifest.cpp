@@ -1,29 +1,15 @@
 #include "backup/manifest.h"
 
-#include <openssl/evp.h>
-
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "backup/pipeline/sha256_sink.h"
 #include "core/error.h"
 
 namespace dbkeeper {
 namespace {
 
 using nlohmann::json;
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < length; ++i) {
-    hex += k_hex[digest[i] >> 4];
-    hex += k_hex[digest[i] & 0xf];
-  }
-  return hex;
-}
 
 }  // namespace
 

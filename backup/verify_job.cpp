@@ -2,10 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cctype>
 #include <map>
-#include <random>
 
 #include "backup/dump_stream.h"
 #include "backup/engine.h"

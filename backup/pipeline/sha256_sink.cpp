@@ -41,4 +41,11 @@ void Sha256Sink::finish() {
   if (m_next) m_next->finish();
 }
 
+std::string sha256_hex(std::string_view text) {
+  Sha256Sink hasher;
+  hasher.write(std::as_bytes(std::span(text.data(), text.size())));
+  hasher.finish();
+  return hasher.hex_digest();
+}
+
 }  // namespace dbkeeper

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "backup/pipeline/byte_sink.h"
 
@@ -25,5 +26,8 @@ class Sha256Sink final : public ByteSink {
   std::string m_digest;
   std::size_t m_bytes = 0;
 };
+
+// Lowercase hex SHA-256 of a whole string (manifests, file lists).
+std::string sha256_hex(std::string_view text);
 
 }  // namespace dbkeeper

@@ -103,17 +103,7 @@ unsigned free_loopback_port() {
 }
 
 std::filesystem::path find_program(const std::string& name) {
-  std::vector<std::filesystem::path> directories;
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream stream(path);
-    std::string item;
-    while (std::getline(stream, item, ':'))
-      if (!item.empty()) directories.emplace_back(item);
-  }
-  directories.emplace_back("/usr/sbin");
-  directories.emplace_back("/usr/bin");
-  for (const auto& directory : directories)
-    if (::access((directory / name).c_str(), X_OK) == 0) return directory / name;
+  if (auto path = find_executable(name)) return *path;
   throw Error(ErrorKind::internal, "program '" + name + "' not found; scripts/test installs it");
 }
 

@@ -19,7 +19,7 @@ namespace dbkeeper::testing {
 // A TCP port on 127.0.0.1 that nobody listens on right now.
 unsigned free_loopback_port();
 
-// Finds a program in PATH, /usr/sbin, /usr/bin; throws if missing.
+// find_executable(), or Error naming the missing program.
 std::filesystem::path find_program(const std::string& name);
 
 inline constexpr const char* k_test_user = "dbkeeper";
