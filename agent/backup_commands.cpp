@@ -1,4 +1,4 @@
-// The repository commands: backup, list, verify, restore.
+// The repository commands: backup, list, verify, restore, queries, prune.
 
 #include <spdlog/spdlog.h>
 
@@ -10,11 +10,13 @@
 #include "agent/cli.h"
 #include "agent/invocation.h"
 #include "backup/backup_job.h"
+#include "backup/log_archive_job.h"
 #include "backup/prune_job.h"
 #include "backup/restore_job.h"
 #include "backup/verify_job.h"
 #include "collectors/statement_summary.h"
 #include "core/error.h"
+#include "core/timestamp.h"
 
 namespace dbkeeper {
 namespace {
@@ -53,11 +55,24 @@ std::vector<const Target*> selected_targets(const Invocation& invocation) {
 int command_backup(const Invocation& invocation) {
   const Target& target = require_target(invocation);
   const auto& type = invocation.options["type"].as<std::string>();
-  if (type != "full") {
-    std::cerr << "dbkeeper backup: " << type << " backups are not available yet; nothing was done\n";
+  if (type == "incremental") {
+    std::cerr << "dbkeeper backup: incremental backups are not available yet; nothing was done (full backups and "
+                 "the log archive cover the same points in time)\n";
     return k_exit_failure;
   }
   Repository repository(invocation.config.agent.repository);
+  if (type == "log") {
+    auto pass = run_log_archive(target, repository, compression_settings(target));
+    std::uint64_t stored = 0;
+    for (const auto& segment : pass.stored) stored += segment.artifact.stored_bytes;
+    std::cout << "log archive of target '" << target.name << "': " << pass.stored.size() << " log file(s) archived";
+    if (!pass.stored.empty())
+      std::cout << " (" << pass.stored.front().name
+                << (pass.stored.size() > 1 ? " to " + pass.stored.back().name : std::string()) << ", "
+                << human_bytes(stored) << " stored)";
+    std::cout << "; complete until " << format_utc(pass.progress.complete_until) << "\n";
+    return k_exit_success;
+  }
   auto report = run_full_backup(target, repository, compression_settings(target));
   std::size_t tables = 0;
   for (const auto& [database, list] : report.manifest.tables) tables += list.size();
@@ -103,6 +118,32 @@ int command_list(const Invocation& invocation) {
                     human_bytes(m.stored_bytes()).c_str(), verification_state(entry).c_str());
       }
     }
+    LogArchive archive(repository, target->name);
+    auto segments = archive.segments(&problems);
+    if (!segments.empty()) {
+      auto progress = archive.progress();
+      std::uint64_t raw = 0, stored = 0;
+      for (const auto& segment : segments) {
+        raw += segment.artifact.raw_bytes;
+        stored += segment.artifact.stored_bytes;
+      }
+      std::string complete =
+          progress ? format_utc(progress->complete_until) : format_utc(segments.back().closed_before);
+      if (json_output) {
+        array.push_back({{"target", target->name},
+                         {"type", "log"},
+                         {"first", segments.front().name},
+                         {"last", segments.back().name},
+                         {"segments", segments.size()},
+                         {"complete_until", complete},
+                         {"raw_bytes", raw},
+                         {"stored_bytes", stored}});
+      } else {
+        std::string range = segments.front().name + ".." + segments.back().name;
+        std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %zu file(s)\n", target->name.c_str(), range.c_str(), "log",
+                    complete.c_str(), "", human_bytes(raw).c_str(), human_bytes(stored).c_str(), segments.size());
+      }
+    }
     for (const auto& problem : problems) spdlog::warn("target '{}': {}", target->name, problem);
   }
   if (json_output) std::cout << array.dump(2) << "\n";
@@ -127,11 +168,14 @@ int command_verify(const Invocation& invocation) {
 
 int command_restore(const Invocation& invocation) {
   const Target& target = require_target(invocation);
-  if (invocation.options.count("until")) {
-    std::cerr << "dbkeeper restore: point-in-time restore (--until) is not available yet; nothing was done\n";
-    return k_exit_failure;
-  }
   RestoreRequest request;
+  if (invocation.options.count("until")) {
+    try {
+      request.until = parse_timestamp(invocation.options["until"].as<std::string>());
+    } catch (const Error& e) {
+      throw UsageError(std::string("--until: ") + e.what());
+    }
+  }
   request.backup_id = invocation.options["backup"].as<std::string>();
   request.to_database = invocation.options["to-db"].as<std::string>();
   if (invocation.options.count("database")) request.from_database = invocation.options["database"].as<std::string>();
@@ -139,8 +183,11 @@ int command_restore(const Invocation& invocation) {
   Repository repository(invocation.config.agent.repository);
   auto report = restore_backup(target, repository, request);
   std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id << " into '"
-            << report.to_database << "' on target '" << target.name << "': " << report.tables << " table(s), "
-            << report.rows << " row(s) in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";
+            << report.to_database << "' on target '" << target.name << "'";
+  if (report.until)
+    std::cout << ", replayed " << report.log_segments << " archived log(s) up to " << format_utc(*report.until);
+  std::cout << ": " << report.tables << " table(s), " << report.rows << " row(s) in " << std::fixed
+            << std::setprecision(1) << report.duration_seconds << " s\n";
   return k_exit_success;
 }
 

@@ -11,24 +11,31 @@ CompressionSettings compression_settings(const Target& target) {
   return CompressionSettings{target.backup.compression_level, target.backup.compression_threads};
 }
 
+void record_backup_attempt(const Repository& repository, const std::string& target, const std::string& type,
+                           TimePoint started, const std::exception* failure) {
+  try {
+    repository.update_state(target, [&](TargetState& state) {
+      auto& counters = state.backups[type];
+      counters.last_attempt = started;
+      if (!failure) {
+        ++counters.success;
+        return;
+      }
+      const auto* error = dynamic_cast<const Error*>(failure);
+      ++counters.failure;
+      counters.last_failure = failure->what();
+      ++counters.failures_by_reason[std::string(to_string(error ? error->kind() : ErrorKind::internal))];
+    });
+  } catch (const std::exception& state_error) {
+    // The attempt's own outcome matters more than its count: report, go on.
+    spdlog::error("unable to count the {} backup attempt of target '{}': {}", type, target, state_error.what());
+  }
+}
+
 BackupReport run_full_backup(const Target& target, const Repository& repository,
                              const CompressionSettings& compression) {
   const std::string type = "full";
   auto started = std::chrono::system_clock::now();
-  auto count = [&](bool success, const std::string& failure, const std::string& reason) {
-    repository.update_state(target.name, [&](TargetState& state) {
-      auto& counters = state.backups[type];
-      counters.last_attempt = started;
-      if (success) {
-        ++counters.success;
-      } else {
-        ++counters.failure;
-        counters.last_failure = failure;
-        ++counters.failures_by_reason[reason];
-      }
-    });
-  };
-
   try {
     auto engine = create_engine(target.engine);
     LockFile lock = repository.lock_target(target.name, type);
@@ -57,18 +64,12 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
     manifest.log_position = dump.position;
     manifest.row_count_source = dump.row_count_source;
     auto directory = partial.commit(manifest);
-    count(true, "", "");
+    record_backup_attempt(repository, target.name, type, started, nullptr);
     spdlog::info("full backup {} of target '{}' finished in {:.1f} s: {} bytes stored from {} bytes", manifest.id,
                  target.name, manifest.duration_seconds(), manifest.stored_bytes(), manifest.raw_bytes());
     return BackupReport{manifest, directory};
   } catch (const std::exception& e) {
-    const auto* error = dynamic_cast<const Error*>(&e);
-    std::string reason(to_string(error ? error->kind() : ErrorKind::internal));
-    try {
-      count(false, e.what(), reason);
-    } catch (const std::exception& state_error) {
-      spdlog::error("unable to count the failed backup of target '{}': {}", target.name, state_error.what());
-    }
+    record_backup_attempt(repository, target.name, type, started, &e);
     throw;
   }
 }

@@ -4,6 +4,7 @@
 // manifest, move the backup into place, count the attempt. On any failure
 // the partial directory is removed and older backups are untouched.
 
+#include <exception>
 #include <string>
 
 #include "backup/engine.h"
@@ -19,6 +20,11 @@ struct BackupReport {
 
 // The zstd settings of a target's [target.backup].
 CompressionSettings compression_settings(const Target& target);
+
+// Counts one attempt of a backup type in state.json: a success when
+// `failure` is null, else a failure with its reason. Never throws.
+void record_backup_attempt(const Repository& repository, const std::string& target, const std::string& type,
+                           TimePoint started, const std::exception* failure);
 
 // Throws Error with the cause; the failure is already counted in the repository.
 BackupReport run_full_backup(const Target& target, const Repository& repository,

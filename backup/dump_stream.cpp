@@ -83,7 +83,11 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
   artifact.sha256 = hasher.hex_digest();
 }
 
-void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
+namespace {
+
+// `file` -> [zstd -d] -> stdin of `tool`.
+void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool compressed,
+               const std::string& context) {
   ProcessSpec spec = tool;
   spec.stdin_pipe = true;
   spec.stdout_to = ProcessOutput::null();
@@ -91,8 +95,12 @@ void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path&
   ChildProcess child = ChildProcess::start(spec);
   try {
     FdSink input(child.take_stdin(), child.program() + " input");
-    ZstdDecompressor decompressor(input);
-    pump_file(file, decompressor);
+    if (compressed) {
+      ZstdDecompressor decompressor(input);
+      pump_file(file, decompressor);
+    } else {
+      pump_file(file, input);
+    }
   } catch (const Error& e) {
     child.terminate(std::chrono::seconds(5), SIGTERM);
     auto status = child.wait();
@@ -103,9 +111,20 @@ void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path&
   if (!status.success()) tool_failed(child, status, context);
 }
 
+}  // namespace
+
+void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
+  feed_tool(tool, file, true, context);
+}
+
+void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
+  feed_tool(tool, file, false, context);
+}
+
 void run_tool(const ProcessSpec& tool, const std::string& context) {
   ProcessSpec spec = tool;
-  spec.stdout_to = ProcessOutput::null();
+  // Nobody reads a pipe here; a file the caller chose is kept.
+  if (spec.stdout_to.mode == ProcessOutput::Mode::pipe) spec.stdout_to = ProcessOutput::null();
   spec.stderr_to = ProcessOutput::pipe();
   ChildProcess child = ChildProcess::start(spec);
   for (;;) {

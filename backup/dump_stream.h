@@ -21,8 +21,11 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 // `file` -> zstd -d -> stdin of `tool`. The caller has checked the checksum.
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
 
+// Plain `file` -> stdin of `tool`.
+void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
+
 // Runs a tool that writes its own output files (pg_dump --format=directory,
-// pg_restore --jobs) to completion; stops it on a stop request. Throws
+// pg_restore --jobs, or stdout to a file) to completion; stops it on a stop request. Throws
 // Error{process} with the tool's stderr when it fails.
 void run_tool(const ProcessSpec& tool, const std::string& context);
 

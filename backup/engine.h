@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backup/log_archive.h"
 #include "backup/manifest.h"
 #include "backup/pipeline/zstd_compressor.h"
 #include "backup/target.h"
@@ -42,6 +43,23 @@ struct DumpResult {
   std::string row_count_source;
 };
 
+// What one log archive pass did and where the archive now stands.
+struct LogArchivePass {
+  std::vector<LogSegment> stored;
+  LogArchiveProgress progress;
+  bool rotated = false;  // the server was asked to close its active log
+};
+
+// Replays archived log files into a restored database, from the full
+// backup's position up to (not including) `until`.
+struct LogReplay {
+  std::vector<std::filesystem::path> files;  // decompressed, in order
+  LogPosition start;                         // position in the first file
+  TimePoint until;
+  std::string from_database;  // the database as the logs name it
+  std::string to_database;    // where its changes go
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -64,6 +82,20 @@ class Engine {
   // empty `database`.
   virtual void restore_artifact(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
                                 const std::string& database, const std::filesystem::path& private_directory) const = 0;
+
+  // One pass of continuous log archiving: closes the server's active log
+  // when anything was logged since the last pass, and stores every closed
+  // log not yet archived. With an empty archive it starts at the first of
+  // `start_files` (the full backups' log files, oldest first) the server
+  // still has. Throws Error{config} for an engine that cannot archive.
+  virtual LogArchivePass archive_logs(const Target& target, const LogArchive& archive,
+                                      const std::vector<std::string>& start_files,
+                                      const BackupWorkspace& workspace) const = 0;
+
+  // Applies `replay` to the restored database. Throws Error{config} for an
+  // engine that cannot.
+  virtual void replay_logs(const Target& target, const LogReplay& replay,
+                           const std::filesystem::path& private_directory) const = 0;
 
   // Base tables of `database` and their exact row counts.
   virtual std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const = 0;

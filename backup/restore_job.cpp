@@ -4,6 +4,7 @@
 
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
+#include "backup/point_in_time.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -11,7 +12,14 @@ namespace dbkeeper {
 
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
   auto started = std::chrono::steady_clock::now();
-  BackupEntry entry = repository.find(target.name, request.backup_id);
+  LogArchive archive(repository, target.name);
+  std::optional<PointInTimePlan> plan;
+  if (request.until) {
+    if (request.backup_id != "latest") repository.find(target.name, request.backup_id);  // names what exists
+    plan = plan_point_in_time(repository.list(target.name), archive.segments(), archive.progress(), *request.until,
+                              request.backup_id);
+  }
+  BackupEntry entry = plan ? plan->base : repository.find(target.name, request.backup_id);
   const ArtifactRecord* artifact = nullptr;
   std::string available;
   for (const auto& candidate : entry.manifest.artifacts) {
@@ -30,6 +38,9 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
 
   // Prove the artifact first: a damaged backup must not replace anything.
   check_artifact(entry.directory / artifact->name, *artifact);
+  if (plan)
+    for (const auto& segment : plan->segments)
+      check_artifact(archive.directory() / segment.artifact.name, segment.artifact);
 
   auto engine = create_engine(target.engine);
   if (engine->database_exists(target, request.to_database)) {
@@ -44,6 +55,18 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
     engine->restore_artifact(target, *artifact, entry.directory / artifact->name, request.to_database,
                              private_directory.path());
+    if (plan) {
+      // Decompressed logs go beside the archive, on its filesystem.
+      TempDir logs(archive.directory(), ".replay-");
+      LogReplay replay{{}, entry.manifest.log_position, plan->until, artifact->database, request.to_database};
+      for (const auto& segment : plan->segments) {
+        replay.files.push_back(logs.path() / segment.name);
+        archive.extract(segment, replay.files.back());
+      }
+      spdlog::info("replaying {} archived log(s) of target '{}' into '{}' up to {}", replay.files.size(), target.name,
+                   request.to_database, format_utc(plan->until));
+      engine->replay_logs(target, replay, private_directory.path());
+    }
   } catch (...) {
     // Leave no half-restored database behind under the new name.
     try {
@@ -58,6 +81,10 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   report.backup_id = entry.manifest.id;
   report.from_database = artifact->database;
   report.to_database = request.to_database;
+  if (plan) {
+    report.until = plan->until;
+    report.log_segments = plan->segments.size();
+  }
   for (const auto& table : engine->count_rows(target, request.to_database)) {
     ++report.tables;
     report.rows += table.rows;

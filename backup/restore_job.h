@@ -3,9 +3,11 @@
 // a new one by default (an existing name is refused and nothing changes),
 // or, with `force`, in place of an existing one. Artifacts are checksummed
 // before anything is touched. This is also how a preview environment gets a
-// copy of production.
+// copy of production. With `until`, the log archive is replayed on top of
+// the full backup, to a point in time.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "backup/repository.h"
@@ -18,6 +20,9 @@ struct RestoreRequest {
   std::string to_database;
   std::string from_database;  // which database of the backup; may be empty when it holds one
   bool force = false;
+  // Point in time: restore the newest full backup that ended by then and
+  // replay the log archive up to (not including) it, to the second.
+  std::optional<TimePoint> until;
 };
 
 struct RestoreReport {
@@ -26,6 +31,8 @@ struct RestoreReport {
   std::string to_database;
   std::size_t tables = 0;
   std::uint64_t rows = 0;
+  std::optional<TimePoint> until;
+  std::size_t log_segments = 0;  // archived logs replayed
   double duration_seconds = 0;
 };
 

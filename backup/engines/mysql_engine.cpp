@@ -2,8 +2,9 @@
 
 #include <set>
 
-#include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
+#include "backup/engines/mysql_binlog_archive.h"
+#include "backup/engines/mysql_client_tools.h"
 #include "backup/engines/mysql_dump_scanner.h"
 #include "core/error.h"
 
@@ -11,13 +12,6 @@ namespace dbkeeper {
 namespace {
 
 const std::set<std::string> k_system_databases{"information_schema", "performance_schema", "mysql", "sys"};
-
-std::string first_available(std::initializer_list<const char*> names) {
-  for (const char* name : names)
-    if (auto path = find_executable(name)) return path->string();
-  throw Error(ErrorKind::process, std::string("none of ") + *names.begin() + " or " + *(names.begin() + 1) +
-                                      " is installed (install mariadb-client)");
-}
 
 class MysqlEngine final : public Engine {
  public:
@@ -42,10 +36,10 @@ class MysqlEngine final : public Engine {
     result.tool_version = tool_version(result.tool);
     result.row_count_source =
         "counted from the INSERT statements of each dump, so they are the rows in the dump's own snapshot";
-    auto credentials = credentials_file(target, workspace.private_directory);
+    auto credentials = mysql_credentials_file(target, workspace.private_directory);
     for (const auto& database : result.databases) {
       ProcessSpec spec;
-      spec.argv = client_arguments(result.tool, target, credentials);
+      spec.argv = mysql_client_arguments(result.tool, target, credentials);
       for (const char* option : {"--single-transaction", "--routines", "--triggers", "--events", "--hex-blob",
                                  "--quick", "--default-character-set=utf8mb4", "--max-allowed-packet=512M"})
         spec.argv.emplace_back(option);
@@ -101,14 +95,25 @@ class MysqlEngine final : public Engine {
 
   void restore_artifact(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
                         const std::string& database, const std::filesystem::path& private_directory) const override {
-    auto credentials = credentials_file(target, private_directory);
+    auto credentials = mysql_credentials_file(target, private_directory);
     ProcessSpec spec;
-    spec.argv = client_arguments(first_available({"mariadb", "mysql"}), target, credentials);
+    spec.argv = mysql_client_arguments(first_available_tool({"mariadb", "mysql"}), target, credentials);
     for (const char* option :
          {"--batch", "--binary-mode", "--default-character-set=utf8mb4", "--max-allowed-packet=1G"})
       spec.argv.emplace_back(option);
     spec.argv.push_back("--database=" + database);
     restore_from_artifact(spec, file, "restore of '" + artifact.name + "' into database '" + database + "'");
+  }
+
+  LogArchivePass archive_logs(const Target& target, const LogArchive& archive,
+                              const std::vector<std::string>& start_files,
+                              const BackupWorkspace& workspace) const override {
+    return archive_binlogs(target, archive, start_files, workspace);
+  }
+
+  void replay_logs(const Target& target, const LogReplay& replay,
+                   const std::filesystem::path& private_directory) const override {
+    replay_binlogs(target, replay, private_directory);
   }
 
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {
@@ -141,28 +146,8 @@ class MysqlEngine final : public Engine {
   static bool tool_is_mariadb(const std::string& version) { return version.find("MariaDB") != std::string::npos; }
 
   std::string dump_tool() const {
-    return m_mariadb ? first_available({"mariadb-dump", "mysqldump"}) : first_available({"mysqldump", "mariadb-dump"});
-  }
-
-  static std::optional<PrivateFile> credentials_file(const Target& target, const std::filesystem::path& directory) {
-    if (target.password.empty()) return std::nullopt;
-    return write_mysql_option_file(directory, target.password);
-  }
-
-  // --defaults-extra-file must come first, and is the only way the password travels.
-  static std::vector<std::string> client_arguments(const std::string& program, const Target& target,
-                                                   const std::optional<PrivateFile>& credentials) {
-    std::vector<std::string> argv{program};
-    if (credentials) argv.push_back("--defaults-extra-file=" + credentials->path().string());
-    if (!target.socket.empty()) {
-      argv.push_back("--socket=" + target.socket);
-    } else {
-      argv.push_back("--protocol=TCP");
-      argv.push_back("--host=" + target.host);
-      argv.push_back("--port=" + std::to_string(target.port));
-    }
-    argv.push_back("--user=" + target.user);
-    return argv;
+    return m_mariadb ? first_available_tool({"mariadb-dump", "mysqldump"})
+                     : first_available_tool({"mysqldump", "mariadb-dump"});
   }
 
   bool m_mariadb;

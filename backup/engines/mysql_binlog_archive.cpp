@@ -1,0 +1,157 @@
+#include "backup/engines/mysql_binlog_archive.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "backup/dump_stream.h"
+#include "backup/engines/mysql_client_tools.h"
+#include "backup/engines/mysql_engine.h"
+#include "core/error.h"
+
+namespace dbkeeper {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServerLogPosition {
+  std::string file;
+  std::uint64_t position = 0;
+};
+
+ServerLogPosition active_position(MysqlConnection& connection) {
+  auto status = connection.query("SHOW MASTER STATUS");
+  if (status.empty() || !status.rows[0][0] || !status.rows[0][1])
+    throw Error(ErrorKind::query, "SHOW MASTER STATUS returned nothing: is the binary log on?");
+  return {*status.rows[0][0], std::stoull(*status.rows[0][1])};
+}
+
+std::vector<std::string> server_log_files(MysqlConnection& connection) {
+  std::vector<std::string> names;
+  for (const auto& row : connection.query("SHOW BINARY LOGS").rows)
+    if (row[0]) names.push_back(*row[0]);
+  return names;
+}
+
+std::uint64_t require_sequence(const std::string& name) {
+  auto sequence = log_file_sequence(name);
+  if (!sequence) throw Error(ErrorKind::integrity, "binary log '" + name + "' has no numeric suffix");
+  return *sequence;
+}
+
+// The closed logs this pass archives, oldest first.
+std::vector<std::string> logs_to_archive(const std::vector<std::string>& closed,
+                                         const std::vector<LogSegment>& segments,
+                                         const std::vector<std::string>& start_files) {
+  if (!segments.empty()) {
+    std::vector<std::string> newer;
+    for (const auto& name : closed)
+      if (require_sequence(name) > segments.back().sequence) newer.push_back(name);
+    return newer;
+  }
+  if (closed.empty()) return {};
+  // A new archive starts where the oldest full backup can use it; without
+  // one, with the log just closed.
+  auto start = closed.end() - 1;
+  for (const auto& wanted : start_files)
+    if (auto found = std::find(closed.begin(), closed.end(), wanted); found != closed.end()) {
+      start = found;
+      break;
+    }
+  return {start, closed.end()};
+}
+
+}  // namespace
+
+LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
+                               const std::vector<std::string>& start_files, const BackupWorkspace& workspace) {
+  auto connection = MysqlConnection::connect(mysql_connect_options(target));
+  if (connection.query("SELECT @@log_bin").scalar().value_or("0") != "1")
+    throw Error(ErrorKind::config, "the binary log is off on target '" + target.name +
+                                       "' (start the server with log_bin): there is nothing to archive");
+  LogArchivePass pass;
+  auto pass_start = std::chrono::system_clock::now();
+  auto before = active_position(connection);
+  auto previous = archive.progress();
+  auto segments = archive.segments();
+  // Nothing logged since the last pass: the archive is complete up to now
+  // without closing another (nearly empty) log.
+  if (!previous || previous->active_file != before.file || previous->active_position != before.position) {
+    connection.execute("FLUSH BINARY LOGS");
+    pass.rotated = true;
+  }
+  auto files = server_log_files(connection);
+  auto active = active_position(connection).file;
+  std::vector<std::string> closed(files.begin(), std::find(files.begin(), files.end(), active));
+
+  auto to_archive = logs_to_archive(closed, segments, start_files);
+  std::string tool = first_available_tool({"mariadb-binlog", "mysqlbinlog"});
+  auto credentials = mysql_credentials_file(target, workspace.private_directory);
+  const LogSegment* last = segments.empty() ? nullptr : &segments.back();
+  for (const auto& name : to_archive) {
+    LogSegment segment;
+    segment.name = name;
+    segment.sequence = require_sequence(name);
+    if (last && segment.sequence == last->sequence + 1) {
+      segment.previous = last->name;
+    } else if (last) {
+      spdlog::error(
+          "binary logs of target '{}' after '{}' up to '{}' were purged before they were archived; "
+          "point-in-time restores cannot cross that gap",
+          target.name, last->name, name);
+    }
+    ProcessSpec spec;
+    spec.argv = mysql_client_arguments(tool, target, credentials);
+    spec.argv.insert(spec.argv.end(), {"--read-from-remote-server", "--raw",
+                                       "--result-file=" + workspace.private_directory.string() + "/", name});
+    auto raw = workspace.private_directory / name;
+    run_tool(spec, "binary log '" + name + "' of target '" + target.name + "'");
+    segment.archived_at = std::chrono::system_clock::now();
+    segment.closed_before = pass_start;
+    archive.store(raw, segment, workspace.compression);
+    fs::remove(raw);
+    pass.stored.push_back(segment);
+    last = &pass.stored.back();
+  }
+  // Read last: anything logged while this pass ran makes the next one rotate.
+  auto after = active_position(connection);
+  pass.progress = LogArchiveProgress{pass_start, after.file, after.position};
+  archive.write_progress(pass.progress);
+  return pass;
+}
+
+void replay_binlogs(const Target& target, const LogReplay& replay, const fs::path& private_directory) {
+  if (replay.files.empty()) return;
+  auto statements = private_directory / "replay.sql";
+  {
+    // --stop-datetime is read in the tool's local time; UTC keeps it exact.
+    auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(replay.until);
+    std::string stop = format_utc(seconds).substr(0, 19);
+    stop[10] = ' ';
+    std::string tool = first_available_tool({"mariadb-binlog", "mysqlbinlog"});
+    // MariaDB's tool filters --database on the name as logged, MySQL's on
+    // the rewritten one.
+    auto version = tool_version(tool);
+    bool mariadb_tool = version.find("mariadb") != std::string::npos || version.find("MariaDB") != std::string::npos;
+    ProcessSpec spec;
+    spec.argv = {tool,
+                 "--no-defaults",
+                 "--start-position=" + std::to_string(replay.start.binlog_position),
+                 "--stop-datetime=" + stop,
+                 "--rewrite-db=" + replay.from_database + "->" + replay.to_database,
+                 "--database=" + (mariadb_tool ? replay.from_database : replay.to_database)};
+    for (const auto& file : replay.files) spec.argv.push_back(file.string());
+    spec.environment.emplace_back("TZ", "UTC");
+    spec.stdout_to = ProcessOutput::to_file(statements);
+    run_tool(spec, "decoding the binary logs of target '" + target.name + "'");
+  }
+  auto credentials = mysql_credentials_file(target, private_directory);
+  ProcessSpec apply;
+  apply.argv = mysql_client_arguments(first_available_tool({"mariadb", "mysql"}), target, credentials);
+  for (const char* option : {"--batch", "--binary-mode", "--max-allowed-packet=1G"}) apply.argv.emplace_back(option);
+  apply.argv.push_back("--database=" + replay.to_database);
+  load_from_file(apply, statements, "replaying the binary logs into database '" + replay.to_database + "'");
+  fs::remove(statements);
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,208 @@
+#include "backup/log_archive.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "backup/dump_stream.h"
+#include "backup/pipeline/file_sink.h"
+#include "backup/pipeline/sha256_sink.h"
+#include "backup/repository.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace dbkeeper {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* k_progress = "progress.json";
+constexpr const char* k_record_suffix = ".json";
+constexpr const char* k_data_suffix = ".zst";
+constexpr const char* k_partial_suffix = ".partial";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, "unable to read '" + path.string() + "'");
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+json segment_to_json(const LogSegment& s) {
+  return json{{"name", s.name},
+              {"sequence", s.sequence},
+              {"previous", s.previous},
+              {"archived_at", format_utc(s.archived_at)},
+              {"closed_before", format_utc(s.closed_before)},
+              {"file", s.artifact.name},
+              {"format", s.artifact.format},
+              {"compression", s.artifact.compression},
+              {"compression_level", s.artifact.compression_level},
+              {"raw_bytes", s.artifact.raw_bytes},
+              {"stored_bytes", s.artifact.stored_bytes},
+              {"sha256", s.artifact.sha256}};
+}
+
+LogSegment segment_from_json(const json& j) {
+  LogSegment s;
+  s.name = j.at("name").get<std::string>();
+  s.sequence = j.at("sequence").get<std::uint64_t>();
+  s.previous = j.at("previous").get<std::string>();
+  s.archived_at = parse_utc(j.at("archived_at").get<std::string>());
+  s.closed_before = parse_utc(j.at("closed_before").get<std::string>());
+  s.artifact.name = j.at("file").get<std::string>();
+  s.artifact.format = j.at("format").get<std::string>();
+  s.artifact.compression = j.at("compression").get<std::string>();
+  s.artifact.compression_level = j.at("compression_level").get<int>();
+  s.artifact.raw_bytes = j.at("raw_bytes").get<std::uint64_t>();
+  s.artifact.stored_bytes = j.at("stored_bytes").get<std::uint64_t>();
+  s.artifact.sha256 = j.at("sha256").get<std::string>();
+  return s;
+}
+
+// Log file names come from the server; only plain names may become file names here.
+void require_plain_name(const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name.front() == '.' || name == k_progress)
+    throw Error(ErrorKind::integrity, "refusing to archive a log file named '" + name + "'");
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> log_file_sequence(const std::string& name) {
+  auto dot = name.find_last_of('.');
+  if (dot == std::string::npos || dot + 1 == name.size()) return std::nullopt;
+  std::uint64_t value = 0;
+  for (std::size_t i = dot + 1; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(name[i] - '0');
+  }
+  return value;
+}
+
+LogArchive::LogArchive(const Repository& repository, const std::string& target)
+    : m_directory(repository.target_directory(target) / "log") {}
+
+LockFile LogArchive::lock(const std::string& note) const {
+  std::error_code error;
+  fs::create_directories(m_directory, error);
+  if (error) throw Error(ErrorKind::io, "unable to create '" + m_directory.string() + "': " + error.message());
+  auto lock = LockFile::try_acquire(m_directory / "log.lock", note);
+  if (!lock) {
+    auto holder = LockFile::holder(m_directory / "log.lock");
+    throw Error(
+        ErrorKind::process,
+        "the log archive in '" + m_directory.string() + "' is busy" +
+            (holder && holder->pid > 0 ? " (pid " + std::to_string(holder->pid) + ", " + holder->note + ")" : ""));
+  }
+  return std::move(*lock);
+}
+
+std::vector<LogSegment> LogArchive::segments(std::vector<std::string>* problems) const {
+  std::vector<LogSegment> result;
+  std::error_code error;
+  for (auto it = fs::directory_iterator(m_directory, error); !error && it != fs::directory_iterator();
+       it.increment(error)) {
+    auto name = it->path().filename().string();
+    if (!name.ends_with(k_record_suffix) || name == k_progress) continue;
+    try {
+      result.push_back(segment_from_json(json::parse(read_text(it->path()))));
+    } catch (const std::exception& e) {
+      if (problems) problems->push_back("log segment record '" + it->path().string() + "' is unreadable: " + e.what());
+    }
+  }
+  std::sort(result.begin(), result.end(),
+            [](const LogSegment& a, const LogSegment& b) { return a.sequence < b.sequence; });
+  return result;
+}
+
+std::optional<LogArchiveProgress> LogArchive::progress() const {
+  auto path = m_directory / k_progress;
+  if (!fs::exists(path)) return std::nullopt;
+  try {
+    auto j = json::parse(read_text(path));
+    return LogArchiveProgress{parse_utc(j.at("complete_until").get<std::string>()),
+                              j.at("active_file").get<std::string>(), j.at("active_position").get<std::uint64_t>()};
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::integrity, "'" + path.string() + "' is unreadable: " + e.what());
+  }
+}
+
+void LogArchive::store(const fs::path& source, LogSegment& segment, const CompressionSettings& settings) const {
+  require_plain_name(segment.name);
+  segment.artifact.name = segment.name + k_data_suffix;
+  segment.artifact.format = "binlog";
+  auto data = m_directory / segment.artifact.name;
+  auto partial = m_directory / (segment.artifact.name + k_partial_suffix);
+  std::error_code ignored;
+  fs::remove(partial, ignored);
+  try {
+    FileSink file(partial);
+    Sha256Sink hasher(&file);
+    ZstdCompressor compressor(hasher, settings);
+    pump_file(source, compressor);
+    segment.artifact.compression = "zstd";
+    segment.artifact.compression_level = settings.level;
+    segment.artifact.raw_bytes = compressor.raw_bytes();
+    segment.artifact.stored_bytes = hasher.bytes();
+    segment.artifact.sha256 = hasher.hex_digest();
+    if (::rename(partial.c_str(), data.c_str()) != 0)
+      throw_system_error("unable to move '" + partial.string() + "' into place", errno);
+  } catch (...) {
+    fs::remove(partial, ignored);
+    throw;
+  }
+  write_file_atomically(m_directory / (segment.name + k_record_suffix), segment_to_json(segment).dump(2) + "\n", 0640);
+}
+
+void LogArchive::write_progress(const LogArchiveProgress& progress) const {
+  json j{{"complete_until", format_utc(progress.complete_until)},
+         {"active_file", progress.active_file},
+         {"active_position", progress.active_position}};
+  write_file_atomically(m_directory / k_progress, j.dump(2) + "\n", 0640);
+}
+
+void LogArchive::remove(const LogSegment& segment) const {
+  require_plain_name(segment.name);
+  auto record = m_directory / (segment.name + k_record_suffix);
+  if (::unlink(record.c_str()) != 0 && errno != ENOENT)
+    throw_system_error("unable to remove '" + record.string() + "'", errno);
+  sync_directory(m_directory);
+  std::error_code ignored;
+  fs::remove(m_directory / segment.artifact.name, ignored);
+}
+
+std::size_t LogArchive::remove_orphans() const {
+  std::set<std::string> named;
+  for (const auto& segment : segments()) named.insert(segment.artifact.name);
+  std::size_t removed = 0;
+  std::error_code error;
+  std::vector<fs::path> orphans;
+  for (auto it = fs::directory_iterator(m_directory, error); !error && it != fs::directory_iterator();
+       it.increment(error)) {
+    auto name = it->path().filename().string();
+    // ".pass-*": the work directory of a pass that was killed.
+    if ((name.ends_with(k_data_suffix) && !named.contains(name)) || name.ends_with(k_partial_suffix) ||
+        name.starts_with(".pass-"))
+      orphans.push_back(it->path());
+  }
+  for (const auto& path : orphans)
+    if (fs::remove_all(path, error) > 0) ++removed;
+  return removed;
+}
+
+void LogArchive::extract(const LogSegment& segment, const fs::path& destination) const {
+  auto data = m_directory / segment.artifact.name;
+  check_artifact(data, segment.artifact);
+  FileSink file(destination);
+  ZstdDecompressor decompressor(file);
+  pump_file(data, decompressor);
+}
+
+}  // namespace dbkeeper

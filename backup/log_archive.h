@@ -1,0 +1,80 @@
+#pragma once
+// The continuous log archive of a target: closed binlog files, each stored
+// once, zstd-compressed and checksummed, beside the full backups.
+//
+//   <root>/<target>/log/
+//       binlog.000004.zst          one closed binary log, as the server wrote it
+//       binlog.000004.json         its record; written (atomically) after the .zst
+//       progress.json              the time up to which the archive is complete
+//       log.lock                   held while an archive pass or a prune of it runs
+//
+// A segment exists exactly when its record does. Each record names the
+// segment archived before it, so a gap (binary logs purged on the server
+// before they were archived) is visible and never bridged.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/manifest.h"
+#include "backup/pipeline/zstd_compressor.h"
+#include "core/lock_file.h"
+
+namespace dbkeeper {
+
+class Repository;
+
+struct LogSegment {
+  std::string name;            // the server's file name, "binlog.000004"
+  std::uint64_t sequence = 0;  // its numeric suffix
+  std::string previous;        // the segment archived before it; empty where a chain starts
+  TimePoint archived_at;
+  // Every event in the segment was written before this time: the start of
+  // the archive pass that closed it.
+  TimePoint closed_before;
+  ArtifactRecord artifact;  // "<name>.zst", format "binlog"
+};
+
+struct LogArchiveProgress {
+  // Everything the server logged before this time is in the archive.
+  TimePoint complete_until;
+  // The server's active log and position right after that pass; an
+  // unchanged position means nothing new was logged since.
+  std::string active_file;
+  std::uint64_t active_position = 0;
+};
+
+// "binlog.000004" -> 4; nullopt when the name has no numeric suffix.
+std::optional<std::uint64_t> log_file_sequence(const std::string& name);
+
+class LogArchive {
+ public:
+  LogArchive(const Repository& repository, const std::string& target);
+
+  const std::filesystem::path& directory() const { return m_directory; }
+
+  // Takes the archive's lock or throws Error{process} naming the holder.
+  LockFile lock(const std::string& note) const;
+
+  // Segments in sequence order. Unreadable records are skipped and named in `problems`.
+  std::vector<LogSegment> segments(std::vector<std::string>* problems = nullptr) const;
+  std::optional<LogArchiveProgress> progress() const;
+
+  // Compresses the raw log file `source` into the archive (fsynced), then
+  // writes its record. `segment.artifact` is filled in. The caller holds the lock.
+  void store(const std::filesystem::path& source, LogSegment& segment, const CompressionSettings& settings) const;
+  void write_progress(const LogArchiveProgress& progress) const;
+  // Record first, so a crash leaves an orphaned .zst, never a record without data.
+  void remove(const LogSegment& segment) const;
+  // Removes files no record names (left by a crash mid-store). The caller holds the lock.
+  std::size_t remove_orphans() const;
+
+  // Checks the segment's checksum and writes it, decompressed, to `destination`.
+  void extract(const LogSegment& segment, const std::filesystem::path& destination) const;
+
+ private:
+  std::filesystem::path m_directory;
+};
+
+}  // namespace dbkeeper

@@ -1,0 +1,85 @@
+#include "backup/point_in_time.h"
+
+#include "core/error.h"
+
+namespace dbkeeper {
+
+std::vector<LogSegment> log_chain_from(const std::vector<LogSegment>& segments, const std::string& first) {
+  std::vector<LogSegment> chain;
+  for (const auto& segment : segments) {
+    if (chain.empty()) {
+      if (segment.name == first) chain.push_back(segment);
+      continue;
+    }
+    const auto& last = chain.back();
+    if (segment.previous != last.name || segment.sequence != last.sequence + 1) break;
+    chain.push_back(segment);
+  }
+  return chain;
+}
+
+TimePoint reachable_until(const BackupManifest& full, const std::vector<LogSegment>& segments,
+                          const std::optional<LogArchiveProgress>& progress) {
+  if (full.log_position.binlog_file.empty()) return full.finished_at;
+  auto chain = log_chain_from(segments, full.log_position.binlog_file);
+  if (chain.empty()) return full.finished_at;
+  // The newest segment closes the chain: the archive is complete beyond it.
+  TimePoint end = chain.back().closed_before;
+  if (progress && chain.back().name == segments.back().name) end = std::max(end, progress->complete_until);
+  return std::max(end, full.finished_at);
+}
+
+RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
+                               const std::optional<LogArchiveProgress>& progress) {
+  RecoveryWindow window;
+  for (const auto& backup : backups) {
+    if (backup.manifest.type != "full") continue;
+    if (!window.start || backup.manifest.finished_at < *window.start) window.start = backup.manifest.finished_at;
+    auto reach = reachable_until(backup.manifest, segments, progress);
+    if (!window.end || reach > *window.end) window.end = reach;
+  }
+  return window;
+}
+
+PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
+                                   const std::optional<LogArchiveProgress>& progress, TimePoint until,
+                                   const std::string& backup_id) {
+  auto window = recovery_window(backups, segments, progress);
+  if (!window.start) throw Error(ErrorKind::config, "there is no full backup to start from");
+  std::string reach = "the repository reaches " + format_utc(*window.start) + " to " + format_utc(*window.end);
+  if (until < *window.start)
+    throw Error(ErrorKind::config, format_utc(until) + " is before the oldest full backup ended; " + reach);
+  if (until > *window.end)
+    throw Error(ErrorKind::config,
+                format_utc(until) + " is later than the log archive reaches" +
+                    (segments.empty() ? " (nothing is archived: schedule log = \"continuous\" or run "
+                                        "'dbkeeper backup TARGET --type log')"
+                                      : "") +
+                    "; " + reach);
+
+  const BackupEntry* base = nullptr;
+  for (const auto& backup : backups) {
+    if (backup.manifest.type != "full" || backup.manifest.finished_at > until) continue;
+    if (backup_id != "latest" && backup.manifest.id != backup_id) continue;
+    if (backup.manifest.log_position.binlog_file.empty()) continue;
+    if (reachable_until(backup.manifest, segments, progress) < until) continue;
+    if (!base || backup.manifest.finished_at > base->manifest.finished_at) base = &backup;
+  }
+  if (!base)
+    throw Error(ErrorKind::config,
+                "no full backup" + (backup_id != "latest" ? " '" + backup_id + "'" : std::string()) +
+                    " that ended by " + format_utc(until) +
+                    " is followed by an unbroken log archive up to that time (binary logs may have been purged "
+                    "before they were archived); " +
+                    reach);
+
+  PointInTimePlan plan{*base, {}, until};
+  for (const auto& segment : log_chain_from(segments, base->manifest.log_position.binlog_file)) {
+    plan.segments.push_back(segment);
+    // Later segments hold only events at or after `until`.
+    if (segment.closed_before >= until) break;
+  }
+  return plan;
+}
+
+}  // namespace dbkeeper
