@@ -113,7 +113,14 @@ void read_schedule(TomlTableReader& target, Target& result, ConfigProblems& prob
   cron("verify", result.schedule.verify);
   cron("prune", result.schedule.prune);
   constexpr std::array<std::string_view, 1> log_modes{"continuous"};
-  if (auto log = schedule.choice("log", log_modes)) result.schedule.continuous_log = true;
+  if (auto log = schedule.choice("log", log_modes)) {
+    result.schedule.continuous_log = true;
+    const auto* engine = find_engine(result.engine);
+    if (engine && !engine->archives_logs)
+      schedule.problem("log", "continuous log archiving is not available for engine '" + result.engine +
+                                  "': it needs physical base backups, which dbkeeper does not take yet "
+                                  "(remove the key; full backups still run)");
+  }
   schedule.finish();
 }
 
@@ -127,6 +134,8 @@ void read_backup(TomlTableReader& target, Target& result, ConfigProblems& proble
     result.backup.compression_threads = static_cast<int>(*threads);
   if (auto role_passwords = backup.boolean("role_passwords")) result.backup.role_passwords = *role_passwords;
   if (auto parallel = backup.integer("parallel", 1, 64)) result.backup.parallel = static_cast<int>(*parallel);
+  if (auto interval = backup.duration("log_archive_interval", std::chrono::seconds(1)))
+    result.backup.log_archive_interval = *interval;
   backup.finish();
 }
 
@@ -381,7 +390,9 @@ std::string describe_config(const Config& config) {
     };
     line("full", target.schedule.full);
     line("incremental", target.schedule.incremental);
-    line("log", target.schedule.continuous_log ? "continuous" : "");
+    line("log", target.schedule.continuous_log
+                    ? "continuous, archived every " + format_duration(target.backup.log_archive_interval)
+                    : "");
     line("verify", target.schedule.verify);
     line("prune", target.schedule.prune);
     std::string retention;

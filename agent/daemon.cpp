@@ -11,6 +11,7 @@
 
 #include "agent/http_endpoint.h"
 #include "agent/job_pool.h"
+#include "agent/log_archiver.h"
 #include "agent/scheduler.h"
 #include "agent/service_notifier.h"
 #include "agent/version.h"
@@ -80,6 +81,7 @@ class Daemon {
       return 1;
     }
     m_scheduler = std::make_unique<Scheduler>(m_config, m_pool, true);
+    m_log_archiver = std::make_unique<LogArchiver>(m_config);
     std::string ports;
     for (int port : m_endpoint->listening_ports()) ports += (ports.empty() ? "" : ",") + std::to_string(port);
     spdlog::info("dbkeeper {} ({}) serving /metrics on {} (port {}) for {} target(s)", k_version, k_revision,
@@ -178,6 +180,7 @@ class Daemon {
     }
     // Running jobs keep the configuration they started with.
     m_scheduler.reset();
+    m_log_archiver.reset();
     auto old_runner = m_runner;
     auto old_config = m_config;
     m_config = candidate;
@@ -188,6 +191,7 @@ class Daemon {
     }
     if (endpoint) m_endpoint = std::move(endpoint);
     m_scheduler = std::make_unique<Scheduler>(m_config, m_pool, false);
+    m_log_archiver = std::make_unique<LogArchiver>(m_config);
     m_status->config_reload_success = 1;
     spdlog::info("configuration reloaded: {} target(s)", m_config->targets.size());
     m_notifier.ready(status_line());
@@ -198,6 +202,7 @@ class Daemon {
     m_scheduler.reset();
     // Running jobs see the stop request, stop their dump tools and clean up.
     request_stop();
+    m_log_archiver.reset();
     m_pool.close();
     if (m_runner) m_runner->request_stop();
     m_endpoint.reset();
@@ -226,6 +231,7 @@ class Daemon {
   std::shared_ptr<CollectorRunner> m_runner;
   std::unique_ptr<HttpEndpoint> m_endpoint;
   std::unique_ptr<Scheduler> m_scheduler;
+  std::unique_ptr<LogArchiver> m_log_archiver;
   std::vector<Retired> m_retired;
 };
 

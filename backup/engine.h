@@ -105,6 +105,7 @@ struct EngineDefinition {
   std::string_view name;
   std::string_view description;
   unsigned default_port;
+  bool archives_logs;  // supports log = "continuous" and restore --until
   std::unique_ptr<Engine> (*create)();
 };
 

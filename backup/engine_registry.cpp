@@ -11,9 +11,9 @@ namespace {
 // The table of engines. MySQL and MariaDB share a client library and tools
 // (mariadb-dump reads both), so one implementation serves both names.
 const std::array<EngineDefinition, 3> k_engines{{
-    {"mysql", "MySQL through libmysqlclient and mysqldump", 3306, [] { return make_mysql_engine(false); }},
-    {"mariadb", "MariaDB through libmysqlclient and mariadb-dump", 3306, [] { return make_mysql_engine(true); }},
-    {"postgres", "PostgreSQL through libpq and pg_dump", 5432, [] { return make_postgres_engine(); }},
+    {"mysql", "MySQL through libmysqlclient and mysqldump", 3306, true, [] { return make_mysql_engine(false); }},
+    {"mariadb", "MariaDB through libmysqlclient and mariadb-dump", 3306, true, [] { return make_mysql_engine(true); }},
+    {"postgres", "PostgreSQL through libpq and pg_dump", 5432, false, [] { return make_postgres_engine(); }},
 }};
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "backup/prune_job.h"
 
+#include <optional>
+
 #include <spdlog/spdlog.h>
 
 namespace dbkeeper {
@@ -10,12 +12,32 @@ std::vector<RetentionDecision> prune_target(const Target& target, const Reposito
   if (!dry_run) repository.remove_partial_backups(target.name);
   auto backups = repository.list(target.name);
   auto decisions = plan_retention(backups, RetentionPolicy{target.retention.full_count, target.retention.max_age}, now);
-  if (dry_run) return decisions;
-  for (std::size_t i = 0; i < backups.size(); ++i) {
-    if (decisions[i].keep) continue;
-    spdlog::info("deleting backup {} of target '{}': {}", decisions[i].id, target.name, decisions[i].reason);
-    repository.delete_backup(backups[i]);
+  std::vector<BackupEntry> kept;
+  for (std::size_t i = 0; i < backups.size(); ++i)
+    if (decisions[i].keep) kept.push_back(backups[i]);
+
+  LogArchive archive(repository, target.name);
+  std::optional<LockFile> log_lock;
+  if (!dry_run && std::filesystem::exists(archive.directory())) log_lock.emplace(archive.lock("prune"));
+  auto segments = archive.segments();
+  auto log_decisions = plan_log_retention(kept, segments);
+  if (!dry_run) {
+    for (std::size_t i = 0; i < backups.size(); ++i) {
+      if (decisions[i].keep) continue;
+      spdlog::info("deleting backup {} of target '{}': {}", decisions[i].id, target.name, decisions[i].reason);
+      repository.delete_backup(backups[i]);
+    }
+    // Oldest first, so a crash leaves a shorter archive, never one with a hole.
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      if (log_decisions[i].keep) continue;
+      spdlog::info("deleting archived log {} of target '{}': {}", segments[i].name, target.name,
+                   log_decisions[i].reason);
+      archive.remove(segments[i]);
+    }
   }
+  // Only the segments that go are worth a line each.
+  for (auto& decision : log_decisions)
+    if (!decision.keep) decisions.push_back(std::move(decision));
   return decisions;
 }
 

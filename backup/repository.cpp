@@ -285,11 +285,13 @@ void Repository::update_state(const std::string& target, const std::function<voi
 
 std::uint64_t Repository::stored_bytes(const std::string& target) const {
   std::uint64_t total = 0;
-  std::error_code error;
-  for (auto it = fs::recursive_directory_iterator(target_directory(target) / "backups", error);
-       it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (error) break;
-    if (it->is_regular_file(error)) total += it->file_size(error);
+  for (const char* area : {"backups", "log"}) {
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(target_directory(target) / area, error);
+         it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (error) break;
+      if (it->is_regular_file(error)) total += it->file_size(error);
+    }
   }
   return total;
 }

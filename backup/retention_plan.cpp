@@ -48,4 +48,30 @@ std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& ba
   return decisions;
 }
 
+std::vector<RetentionDecision> plan_log_retention(const std::vector<BackupEntry>& kept,
+                                                  const std::vector<LogSegment>& segments) {
+  std::optional<std::uint64_t> first_needed;
+  std::string first_name;
+  for (const auto& backup : kept) {
+    auto sequence = log_file_sequence(backup.manifest.log_position.binlog_file);
+    if (backup.manifest.type != "full" || !sequence) continue;
+    if (!first_needed || *sequence < *first_needed) {
+      first_needed = sequence;
+      first_name = backup.manifest.log_position.binlog_file;
+    }
+  }
+  std::vector<RetentionDecision> decisions;
+  for (const auto& segment : segments) {
+    RetentionDecision decision{segment.name, true, "needed for point-in-time restores"};
+    if (first_needed && segment.sequence < *first_needed) {
+      decision.keep = false;
+      decision.reason = "older than " + first_name + ", where the oldest kept full backup starts";
+    } else if (!first_needed) {
+      decision.reason = "kept: no kept full backup names a log position";
+    }
+    decisions.push_back(decision);
+  }
+  return decisions;
+}
+
 }  // namespace dbkeeper

@@ -7,11 +7,13 @@
 // policy, these are always kept: the newest full backup, the newest backup
 // that passed verification, and every backup that a kept backup depends on
 // (an incremental's full, once incrementals exist). With no policy, all stay.
+// Archived logs follow the full backups they extend.
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "backup/log_archive.h"
 #include "backup/repository.h"
 #include "core/duration.h"
 
@@ -31,5 +33,12 @@ struct RetentionDecision {
 // `backups` oldest first, as Repository::list returns them.
 std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& backups, const RetentionPolicy& policy,
                                               TimePoint now);
+
+// Which archived logs stay: every segment from the log file of the oldest
+// full backup that is kept onwards. Older segments can only be replayed
+// onto deleted backups. Without a kept full backup that names a log file,
+// all stay. `kept` are the full backups retention keeps.
+std::vector<RetentionDecision> plan_log_retention(const std::vector<BackupEntry>& kept,
+                                                  const std::vector<LogSegment>& segments);
 
 }  // namespace dbkeeper

@@ -41,6 +41,9 @@ struct TargetBackup {
   int compression_threads = 0;  // zstd workers; 0 compresses inline (the dump tool already runs beside us)
   bool role_passwords = false;  // PostgreSQL: keep password hashes in the globals dump
   int parallel = 1;             // PostgreSQL: > 1 dumps and restores in directory format with --jobs
+  // With log = "continuous": how often the active log is closed and archived,
+  // so at most this much recent history is outside the archive.
+  Duration log_archive_interval = std::chrono::minutes(1);
 };
 
 struct Target {

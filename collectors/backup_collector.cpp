@@ -3,6 +3,8 @@
 #include <mutex>
 #include <set>
 
+#include "backup/log_archive.h"
+#include "backup/point_in_time.h"
 #include "backup/repository.h"
 #include "collectors/metric_family_builder.h"
 
@@ -21,7 +23,7 @@ constexpr const char* k_backup_types[] = {"full"};
 class BackupCollector final : public Collector {
  public:
   BackupCollector(const Target& target, std::filesystem::path repository)
-      : m_target(target.name), m_repository(std::move(repository)) {}
+      : m_target(target.name), m_continuous_log(target.schedule.continuous_log), m_repository(std::move(repository)) {}
 
   void refresh() override {
     Repository repository(m_repository);
@@ -30,7 +32,9 @@ class BackupCollector final : public Collector {
     auto state = repository.read_state(m_target);
     auto running = repository.backup_running(m_target);
     auto stored = repository.stored_bytes(m_target);
-    auto families = build(backups, state, running, stored);
+    LogArchive archive(repository, m_target);
+    auto log = LogState{archive.segments(&problems), archive.progress()};
+    auto families = build(backups, state, running, stored, log);
     std::lock_guard lock(m_mutex);
     m_families = std::move(families);
   }
@@ -41,8 +45,14 @@ class BackupCollector final : public Collector {
   }
 
  private:
+  struct LogState {
+    std::vector<LogSegment> segments;
+    std::optional<LogArchiveProgress> progress;
+  };
+
   std::vector<prometheus::MetricFamily> build(const std::vector<BackupEntry>& backups, const TargetState& state,
-                                              const std::optional<std::string>& running, std::uint64_t stored) const {
+                                              const std::optional<std::string>& running, std::uint64_t stored,
+                                              const LogState& log) const {
     auto last_success = make_family("backup_last_success_timestamp_seconds",
                                     "End time of the newest complete backup of that type.", MetricType::Gauge);
     auto last_attempt = make_family("backup_last_attempt_timestamp_seconds",
@@ -60,7 +70,7 @@ class BackupCollector final : public Collector {
     auto in_progress =
         make_family("backup_in_progress", "1 while a backup of that type is running.", MetricType::Gauge);
     auto repository_size =
-        make_family("repository_size_bytes", "All stored bytes of the target's backups.", MetricType::Gauge);
+        make_family("repository_size_bytes", "All stored bytes of the target: backups and log archive.", MetricType::Gauge);
     auto repository_backups = make_family("repository_backups", "Complete backups held, by type.", MetricType::Gauge);
     auto window_start = make_family("recovery_window_start_timestamp_seconds",
                                     "Oldest point in time that can be restored.", MetricType::Gauge);
@@ -73,6 +83,9 @@ class BackupCollector final : public Collector {
     auto verify_duration =
         make_family("verify_last_duration_seconds", "Duration of the newest verification.", MetricType::Gauge);
     auto verify_runs = make_family("verify_runs_total", "Verification attempts by result.", MetricType::Counter);
+    auto log_archive_last =
+        make_family("log_archive_last_timestamp_seconds",
+                    "Time up to which the log archive holds everything the server logged.", MetricType::Gauge);
     auto backup_failures =
         make_family("backup_failures_total",
                     "Failed backup attempts by reason (connection, process, io, integrity, ...).", MetricType::Counter);
@@ -83,6 +96,7 @@ class BackupCollector final : public Collector {
     std::set<std::string> types(std::begin(k_backup_types), std::end(k_backup_types));
     for (const auto& [type, counters] : state.backups) types.insert(type);
     for (const auto& backup : backups) types.insert(backup.manifest.type);
+    if (m_continuous_log || !log.segments.empty()) types.insert("log");
 
     for (const auto& type : types) {
       std::vector<prometheus::ClientMetric::Label> labels{{"target", m_target}, {"type", type}};
@@ -93,7 +107,16 @@ class BackupCollector final : public Collector {
         ++count;
         if (!newest || backup.manifest.finished_at > newest->manifest.finished_at) newest = &backup;
       }
-      if (newest) {
+      if (type == "log") {
+        // A pass that found nothing new is a success too: the archive is complete up to its start.
+        if (log.progress) add_gauge(last_success, labels, seconds_since_epoch(log.progress->complete_until));
+        if (!log.segments.empty()) {
+          const auto& newest_segment = log.segments.back().artifact;
+          add_gauge(last_size, labels, static_cast<double>(newest_segment.stored_bytes));
+          add_gauge(last_raw, labels, static_cast<double>(newest_segment.raw_bytes));
+        }
+        count = static_cast<double>(log.segments.size());
+      } else if (newest) {
         add_gauge(last_success, labels, seconds_since_epoch(newest->manifest.finished_at));
         add_gauge(last_duration, labels, newest->manifest.duration_seconds());
         add_gauge(last_size, labels, static_cast<double>(newest->manifest.stored_bytes()));
@@ -115,12 +138,10 @@ class BackupCollector final : public Collector {
 
     std::vector<prometheus::ClientMetric::Label> target_label{{"target", m_target}};
     add_gauge(repository_size, target_label, static_cast<double>(stored));
-    // With full backups only, the restorable points are the backups' own
-    // consistent points: the oldest and the newest bound the window.
-    if (!backups.empty()) {
-      add_gauge(window_start, target_label, seconds_since_epoch(backups.front().manifest.finished_at));
-      add_gauge(window_end, target_label, seconds_since_epoch(backups.back().manifest.finished_at));
-    }
+    auto window = recovery_window(backups, log.segments, log.progress);
+    if (window.start) add_gauge(window_start, target_label, seconds_since_epoch(*window.start));
+    if (window.end) add_gauge(window_end, target_label, seconds_since_epoch(*window.end));
+    if (log.progress) add_gauge(log_archive_last, target_label, seconds_since_epoch(log.progress->complete_until));
 
     const VerificationRecord* newest_verification = nullptr;
     const VerificationRecord* newest_passed = nullptr;
@@ -142,12 +163,13 @@ class BackupCollector final : public Collector {
     for (const auto& [reason, count] : state.verifications.failures_by_reason)
       add_counter(verify_failures, {{"target", m_target}, {"reason", reason}}, static_cast<double>(count));
 
-    return {last_success,  last_attempt,    last_duration,      last_size,       last_raw,       runs,
-            in_progress,   repository_size, repository_backups, window_start,    window_end,     verify_success,
-            verify_result, verify_duration, verify_runs,        backup_failures, verify_failures};
+    return {last_success,   last_attempt,    last_duration,      last_size,    last_raw,        runs,
+            in_progress,    repository_size, repository_backups, window_start, window_end,      log_archive_last,
+            verify_success, verify_result,   verify_duration,    verify_runs,  backup_failures, verify_failures};
   }
 
   std::string m_target;
+  bool m_continuous_log;
   std::filesystem::path m_repository;
   mutable std::mutex m_mutex;
   std::vector<prometheus::MetricFamily> m_families;

@@ -1,0 +1,162 @@
+#include "backup/log_archive.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "backup/repository.h"
+#include "backup/retention_plan.h"
+#include "core/error.h"
+#include "core/temp_dir.h"
+
+namespace dbkeeper {
+namespace {
+
+namespace fs = std::filesystem;
+
+class LogArchiveTest : public ::testing::Test {
+ protected:
+  // Stores a raw log whose content is `content` as segment `sequence`.
+  LogSegment store(std::uint64_t sequence, const std::string& previous, const std::string& content) {
+    auto raw = m_dir.path() / ("raw" + std::to_string(sequence));
+    std::ofstream(raw, std::ios::binary) << content;
+    LogSegment segment;
+    segment.name = "binlog.00000" + std::to_string(sequence);
+    segment.sequence = sequence;
+    segment.previous = previous;
+    segment.archived_at = parse_utc("2026-11-25T17:40:00.000Z");
+    segment.closed_before = parse_utc("2026-11-25T17:39:59.500Z");
+    m_archive.store(raw, segment, CompressionSettings{});
+    return segment;
+  }
+
+  std::string read(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  TempDir m_dir;
+  Repository m_repository{m_dir.path()};
+  LogArchive m_archive{m_repository, "shop"};
+  LockFile m_lock = m_archive.lock("test");
+};
+
+TEST(log_file_sequence, reads_the_numeric_suffix) {
+  EXPECT_EQ(log_file_sequence("binlog.000042"), 42u);
+  EXPECT_EQ(log_file_sequence("mysql-bin.1000000"), 1000000u);
+  EXPECT_FALSE(log_file_sequence("binlog"));
+  EXPECT_FALSE(log_file_sequence("binlog.00a1"));
+  EXPECT_FALSE(log_file_sequence("binlog."));
+}
+
+TEST_F(LogArchiveTest, stores_segments_that_read_back_in_order_and_extract_byte_for_byte) {
+  std::string content(100000, 'x');
+  content += "end of log";
+  store(5, "binlog.000004", "second");
+  auto first = store(4, "", content);
+  EXPECT_EQ(first.artifact.name, "binlog.000004.zst");
+  EXPECT_EQ(first.artifact.raw_bytes, content.size());
+  EXPECT_LT(first.artifact.stored_bytes, content.size());
+
+  auto segments = m_archive.segments();
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_EQ(segments[0].name, "binlog.000004");
+  EXPECT_EQ(segments[1].previous, "binlog.000004");
+  EXPECT_EQ(segments[0].artifact.sha256, first.artifact.sha256);
+  EXPECT_EQ(segments[0].closed_before, parse_utc("2026-11-25T17:39:59.500Z"));
+
+  m_archive.extract(segments[0], m_dir.path() / "out");
+  EXPECT_EQ(read(m_dir.path() / "out"), content);
+}
+
+TEST_F(LogArchiveTest, extract_refuses_a_damaged_segment) {
+  auto segment = store(4, "", std::string(5000, 'y'));
+  {
+    std::fstream file(m_archive.directory() / segment.artifact.name, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(10);
+    file.put('\x7f');
+  }
+  try {
+    m_archive.extract(segment, m_dir.path() / "out");
+    FAIL() << "a damaged segment was extracted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::integrity);
+    EXPECT_NE(std::string(e.what()).find("binlog.000004.zst"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(LogArchiveTest, a_segment_without_its_record_does_not_exist_and_is_cleaned_up) {
+  auto kept = store(4, "", "kept");
+  std::ofstream(m_archive.directory() / "binlog.000005.zst") << "left by a crash before the record";
+  std::ofstream(m_archive.directory() / "binlog.000006.zst.partial") << "half written";
+  fs::create_directory(m_archive.directory() / ".pass-abc123");
+  EXPECT_EQ(m_archive.segments().size(), 1u);
+  EXPECT_EQ(m_archive.remove_orphans(), 3u);
+  EXPECT_TRUE(fs::exists(m_archive.directory() / kept.artifact.name));
+  EXPECT_FALSE(fs::exists(m_archive.directory() / "binlog.000005.zst"));
+}
+
+TEST_F(LogArchiveTest, remove_deletes_record_and_data) {
+  auto segment = store(4, "", "gone");
+  m_archive.remove(segment);
+  EXPECT_TRUE(m_archive.segments().empty());
+  EXPECT_FALSE(fs::exists(m_archive.directory() / segment.artifact.name));
+}
+
+TEST_F(LogArchiveTest, progress_round_trips_and_a_damaged_one_is_an_error) {
+  EXPECT_FALSE(m_archive.progress());
+  m_archive.write_progress({parse_utc("2026-11-25T17:40:00.123Z"), "binlog.000007", 339});
+  auto progress = m_archive.progress();
+  ASSERT_TRUE(progress);
+  EXPECT_EQ(progress->complete_until, parse_utc("2026-11-25T17:40:00.123Z"));
+  EXPECT_EQ(progress->active_file, "binlog.000007");
+  EXPECT_EQ(progress->active_position, 339u);
+  std::ofstream(m_archive.directory() / "progress.json") << "{ not json";
+  EXPECT_THROW(m_archive.progress(), Error);
+}
+
+TEST_F(LogArchiveTest, a_second_pass_cannot_take_the_lock) {
+  EXPECT_THROW(m_archive.lock("second"), Error);
+}
+
+TEST_F(LogArchiveTest, refuses_log_names_that_are_not_plain_file_names) {
+  auto raw = m_dir.path() / "raw";
+  std::ofstream(raw) << "x";
+  for (const char* name : {"../escape.000001", ".hidden.000001", "progress.json", ""}) {
+    LogSegment segment;
+    segment.name = name;
+    EXPECT_THROW(m_archive.store(raw, segment, CompressionSettings{}), Error) << name;
+  }
+}
+
+TEST(plan_log_retention, keeps_segments_from_the_oldest_kept_full_backup_on) {
+  auto full = [](const std::string& file) {
+    BackupEntry entry;
+    entry.manifest.type = "full";
+    entry.manifest.log_position.binlog_file = file;
+    return entry;
+  };
+  std::vector<LogSegment> segments;
+  for (std::uint64_t i = 3; i <= 7; ++i) {
+    LogSegment s;
+    s.name = "binlog.00000" + std::to_string(i);
+    s.sequence = i;
+    segments.push_back(s);
+  }
+  auto decisions = plan_log_retention({full("binlog.000006"), full("binlog.000005")}, segments);
+  ASSERT_EQ(decisions.size(), 5u);
+  EXPECT_FALSE(decisions[0].keep);
+  EXPECT_FALSE(decisions[1].keep);
+  EXPECT_NE(decisions[1].reason.find("binlog.000005"), std::string::npos);
+  EXPECT_TRUE(decisions[2].keep);
+  EXPECT_TRUE(decisions[4].keep);
+
+  for (const auto& d : plan_log_retention({}, segments)) EXPECT_TRUE(d.keep);
+  for (const auto& d : plan_log_retention({full("")}, segments)) EXPECT_TRUE(d.keep);
+}
+
+}  // namespace
+}  // namespace dbkeeper
