@@ -271,6 +271,32 @@ TEST_F(ConfigTest, rejects_log_schedules_other_than_continuous) {
       << text;
 }
 
+TEST_F(ConfigTest, rejects_continuous_log_archiving_for_postgres) {
+  auto text = problems(R"(
+[[target]]
+name = "billing"
+engine = "postgres"
+user = "backup"
+[target.schedule]
+log = "continuous"
+)");
+  EXPECT_NE(text.find(":7:7: target[0].schedule.log: continuous log archiving is not available for engine "
+                      "'postgres': it needs physical base backups"),
+            std::string::npos)
+      << text;
+}
+
+TEST_F(ConfigTest, reads_the_log_archive_interval) {
+  auto config = load_config(write(std::string(k_minimal_target) +
+                                  "[target.schedule]\nlog = \"continuous\"\n[target.backup]\nlog_archive_interval = "
+                                  "\"30s\"\n"));
+  EXPECT_TRUE(config.targets[0].schedule.continuous_log);
+  EXPECT_EQ(config.targets[0].backup.log_archive_interval, std::chrono::seconds(30));
+  EXPECT_NE(describe_config(config).find("continuous, archived every 30s"), std::string::npos)
+      << describe_config(config);
+  EXPECT_EQ(load_config(write(k_minimal_target)).targets[0].backup.log_archive_interval, std::chrono::minutes(1));
+}
+
 TEST_F(ConfigTest, rejects_invalid_durations) {
   auto text = problems(std::string(k_minimal_target) + "[target.retention]\nmax_age = \"30 days\"\n");
   EXPECT_NE(text.find(":7:11: target[0].retention.max_age: invalid duration \"30 days\""), std::string::npos) << text;
