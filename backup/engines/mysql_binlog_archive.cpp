@@ -70,7 +70,9 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
     throw Error(ErrorKind::config, "the binary log is off on target '" + target.name +
                                        "' (start the server with log_bin): there is nothing to archive");
   LogArchivePass pass;
-  auto pass_start = std::chrono::system_clock::now();
+  // Milliseconds: what the archive's records hold, so a restore to exactly
+  // this moment matches what the repository reads back.
+  auto pass_start = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   auto before = active_position(connection);
   auto previous = archive.progress();
   auto segments = archive.segments();
@@ -106,7 +108,7 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
                                        "--result-file=" + workspace.private_directory.string() + "/", name});
     auto raw = workspace.private_directory / name;
     run_tool(spec, "binary log '" + name + "' of target '" + target.name + "'");
-    segment.archived_at = std::chrono::system_clock::now();
+    segment.archived_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     segment.closed_before = pass_start;
     archive.store(raw, segment, workspace.compression);
     fs::remove(raw);
