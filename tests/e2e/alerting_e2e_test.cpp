@@ -106,8 +106,8 @@ TEST(alerting_e2e, alerts_reach_the_webhook_and_dashboards_have_data) {
   CivetServer webhook(std::vector<std::string>{"listening_ports", "127.0.0.1:" + std::to_string(webhook_port)});
   webhook.addHandler("/alerts", receiver);
 
-  // dbkeeper: a healthy MariaDB target with backups, verification and a
-  // migration, a PostgreSQL target, one that is down, one whose backups fail.
+  // dbkeeper: a healthy MariaDB target with backups, verification, a
+  // continuous binlog archive and a migration, a PostgreSQL target, one that is down, one whose backups fail.
   unsigned agent_port = free_loopback_port();
   auto target = [&](const std::string& name, const std::string& engine, unsigned port, const std::string& rest) {
     return "[[target]]\nname = \"" + name + "\"\nengine = \"" + engine + "\"\nport = " + std::to_string(port) +
@@ -120,6 +120,7 @@ TEST(alerting_e2e, alerts_reach_the_webhook_and_dashboards_have_data) {
       << "[collectors.postgres]\ninterval = \"1s\"\n[collectors.migrations]\ninterval = \"2s\"\n"
       << target("shop", "mariadb", servers().mariadb.port(),
                 "databases = [\"e2e_shop\"]\n[target.schedule]\nfull = \"0 3 * * *\"\nverify = \"0 4 * * *\"\n"
+                "log = \"continuous\"\n[target.backup]\nlog_archive_interval = \"1s\"\n"
                 "[[target.migrations]]\ndatabase = \"e2e_shop\"\nframework = \"laravel\"\npath = \"" +
                     (dir.path() / "migrations").string() + "\"\n")
       << target("billing", "postgres", servers().postgres.port(), "databases = [\"postgres\"]\n")
