@@ -4,9 +4,12 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
 #include "backup/engines/mysql_engine.h"
 #include "collectors/metric_family_builder.h"
+#include "core/error.h"
 
 namespace dbkeeper {
 namespace {
@@ -97,11 +100,10 @@ class MysqlCollector final : public Collector {
     families.push_back(statements);
 
     auto lag = make_family("mysql_replica_lag_seconds", "Seconds_Behind_Master of a replica.", MetricType::Gauge);
-    auto replica = db.query("SHOW SLAVE STATUS");
-    if (!replica.empty()) {
-      for (std::size_t i = 0; i < replica.columns.size(); ++i)
-        if (replica.columns[i] == "Seconds_Behind_Master" && replica.rows[0][i])
-          add_gauge(lag, target_label, number(replica.rows[0][i]));
+    if (auto replica = replica_status(db); replica && !replica->empty()) {
+      for (std::size_t i = 0; i < replica->columns.size(); ++i)
+        if (replica->columns[i] == "Seconds_Behind_Master" && replica->rows[0][i])
+          add_gauge(lag, target_label, number(replica->rows[0][i]));
     }
     families.push_back(lag);
 
@@ -118,6 +120,25 @@ class MysqlCollector final : public Collector {
   Target m_target;
   Duration m_timeout;
   bool m_said_no_performance_schema = false;
+  bool m_said_no_replica_privilege = false;
+
+  // SHOW SLAVE STATUS needs SLAVE MONITOR (MariaDB 10.5.9+) or SUPER, which a
+  // backup user rarely has: without it only replica lag is missing.
+  std::optional<QueryResult> replica_status(MysqlConnection& db) {
+    try {
+      return db.query("SHOW SLAVE STATUS");
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::query || std::string_view(e.what()).find("ERROR 1227") == std::string_view::npos)
+        throw;
+      if (!m_said_no_replica_privilege)
+        spdlog::info(
+            "target '{}': the user may not run SHOW SLAVE STATUS (grant SLAVE MONITOR), so replica lag "
+            "is not exported",
+            m_target.name);
+      m_said_no_replica_privilege = true;
+      return std::nullopt;
+    }
+  }
   mutable std::mutex m_mutex;
   std::vector<prometheus::MetricFamily> m_families;
 };

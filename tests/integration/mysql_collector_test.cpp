@@ -62,6 +62,22 @@ TEST_F(MysqlCollectorTest, exports_sizes_connections_ratio_and_digests) {
   EXPECT_EQ(text.find("SELECT"), std::string::npos);
 }
 
+TEST_F(MysqlCollectorTest, a_user_without_replica_privileges_loses_only_the_replica_lag) {
+  auto admin = servers().mariadb.admin();
+  admin.execute("DROP USER IF EXISTS 'backup_only'@'127.0.0.1'");
+  admin.execute("CREATE USER 'backup_only'@'127.0.0.1' IDENTIFIED BY 'b4ckup-only'");
+  // The privileges of docs/configuration.md for backups, without SLAVE MONITOR.
+  admin.execute("GRANT SELECT, SHOW VIEW, PROCESS, RELOAD, REPLICATION CLIENT ON *.* TO 'backup_only'@'127.0.0.1'");
+  m_target.user = "backup_only";
+  m_target.password = Secret("b4ckup-only");
+  m_collector->refresh();
+  auto text = exposition(*m_collector);
+  EXPECT_GT(*sample_value(text, R"(dbkeeper_database_size_bytes{target="shop",database="collector_fixture"})"), 0)
+      << text;
+  EXPECT_FALSE(sample_value(text, R"(dbkeeper_mysql_replica_lag_seconds{target="shop"})"));
+  admin.execute("DROP USER 'backup_only'@'127.0.0.1'");
+}
+
 TEST_F(MysqlCollectorTest, slow_statements_raise_the_counter) {
   auto admin = servers().mariadb.admin();
   admin.execute("SET GLOBAL long_query_time = 0.5");
