@@ -157,8 +157,10 @@ int command_verify(const Invocation& invocation) {
                               invocation.options["restore"].as<bool>());
   if (report.passed) {
     std::cout << "backup " << report.backup_id << " of target '" << target.name << "' verified"
-              << (report.restored ? " by a restore into a scratch database" : " (checksums and decompression)")
-              << " in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";
+              << (report.restored ? " by a restore into a scratch database" : " (checksums and decompression)");
+    if (report.log_segments_checked > 0)
+      std::cout << ", with the " << report.log_segments_checked << " archived binary log(s) that follow it";
+    std::cout << " in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";
     return k_exit_success;
   }
   std::cerr << "backup " << report.backup_id << " of target '" << target.name << "' FAILED verification:\n";

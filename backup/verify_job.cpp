@@ -6,6 +6,7 @@
 
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
+#include "backup/point_in_time.h"
 #include "backup/scratch_database.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
@@ -65,6 +66,17 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
         check_artifact(entry->directory / artifact.name, artifact);
       } catch (const Error& e) {
         report.problems.push_back(e.what());
+      }
+    }
+    // The archived binlogs that carry this backup forward are part of what
+    // a restore from it may need.
+    LogArchive archive(repository, target.name);
+    for (const auto& segment : log_chain_from(archive.segments(), entry->manifest.log_position.binlog_file)) {
+      try {
+        check_artifact(archive.directory() / segment.artifact.name, segment.artifact);
+        ++report.log_segments_checked;
+      } catch (const Error& e) {
+        report.problems.push_back("archived binary log '" + segment.name + "': " + e.what());
       }
     }
     if (report.problems.empty() && restore) {

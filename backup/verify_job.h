@@ -19,6 +19,7 @@ struct VerifyReport {
   bool restored = false;
   std::string reason;  // first problem found
   std::vector<std::string> problems;
+  std::size_t log_segments_checked = 0;  // archived binlogs after the backup's position
   double duration_seconds = 0;
 };
 

@@ -15,6 +15,7 @@
 #include "backup/point_in_time.h"
 #include "backup/prune_job.h"
 #include "backup/restore_job.h"
+#include "backup/verify_job.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 #include "tests/support/agent_process.h"
@@ -122,6 +123,28 @@ TEST_F(LogArchiveTest, restores_to_the_second_asked_for_with_only_the_restored_d
 
   auto state = m_repository.read_state(m_target.name);
   EXPECT_EQ(state.backups["log"].success, 2u);
+}
+
+TEST_F(LogArchiveTest, verification_checks_the_archived_logs_that_follow_the_backup) {
+  run_full_backup(m_target, m_repository, CompressionSettings{});
+  write("INSERT INTO t (v) VALUES ('archived')");
+  auto pass = run_log_archive(m_target, m_repository, CompressionSettings{});
+  ASSERT_FALSE(pass.stored.empty());
+  auto report = verify_backup(m_target, m_repository, "latest", false);
+  EXPECT_TRUE(report.passed) << report.reason;
+  EXPECT_EQ(report.log_segments_checked, pass.stored.size());
+
+  LogArchive archive(m_repository, m_target.name);
+  {
+    std::fstream file(archive.directory() / pass.stored.front().artifact.name,
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(20);
+    file.put('\x55');
+  }
+  report = verify_backup(m_target, m_repository, "latest", false);
+  EXPECT_FALSE(report.passed);
+  EXPECT_NE(report.reason.find("archived binary log '" + pass.stored.front().name + "'"), std::string::npos)
+      << report.reason;
 }
 
 TEST_F(LogArchiveTest, an_idle_pass_closes_no_log_and_still_advances_the_archive) {
