@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "backup/pipeline/file_sink.h"
 #include "backup/pipeline/gzip_decompressor.h"
+#include "backup/pipeline/line_filter_sink.h"
 #include "backup/pipeline/sha256_sink.h"
 
 #include <algorithm>
@@ -86,8 +87,8 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 namespace {
 
 // `file` -> [zstd -d] -> stdin of `tool`.
-void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool compressed,
-               const std::string& context) {
+void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool compressed, const std::string& context,
+               const std::vector<std::string>& dropped_line_prefixes) {
   ProcessSpec spec = tool;
   spec.stdin_pipe = true;
   spec.stdout_to = ProcessOutput::null();
@@ -98,6 +99,9 @@ void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool 
     if (compressed) {
       ZstdDecompressor decompressor(input);
       pump_file(file, decompressor);
+    } else if (!dropped_line_prefixes.empty()) {
+      LineFilterSink filter(input, dropped_line_prefixes);
+      pump_file(file, filter);
     } else {
       pump_file(file, input);
     }
@@ -114,11 +118,12 @@ void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool 
 }  // namespace
 
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
-  feed_tool(tool, file, true, context);
+  feed_tool(tool, file, true, context, {});
 }
 
-void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
-  feed_tool(tool, file, false, context);
+void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context,
+                    const std::vector<std::string>& dropped_line_prefixes) {
+  feed_tool(tool, file, false, context, dropped_line_prefixes);
 }
 
 void run_tool(const ProcessSpec& tool, const std::string& context) {

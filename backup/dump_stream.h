@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "backup/manifest.h"
 #include "backup/pipeline/byte_sink.h"
@@ -21,8 +22,10 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 // `file` -> zstd -d -> stdin of `tool`. The caller has checked the checksum.
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
 
-// Plain `file` -> stdin of `tool`.
-void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
+// Plain `file` -> stdin of `tool`, without the lines that start with one of
+// `dropped_line_prefixes`.
+void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context,
+                    const std::vector<std::string>& dropped_line_prefixes = {});
 
 // Runs a tool that writes its own output files (pg_dump --format=directory,
 // pg_restore --jobs, or stdout to a file) to completion; stops it on a stop request. Throws

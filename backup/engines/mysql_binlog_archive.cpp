@@ -142,6 +142,10 @@ void replay_binlogs(const Target& target, const LogReplay& replay, const fs::pat
                  "--stop-datetime=" + stop,
                  "--rewrite-db=" + replay.from_database + "->" + replay.to_database,
                  "--database=" + (mariadb_tool ? replay.from_database : replay.to_database)};
+    // The replayed changes are new transactions of this server: they must
+    // not reuse the original GTIDs (strict mode refuses them, replicas would
+    // skip them as already applied).
+    if (!mariadb_tool) spec.argv.push_back("--skip-gtids");
     for (const auto& file : replay.files) spec.argv.push_back(file.string());
     spec.environment.emplace_back("TZ", "UTC");
     spec.stdout_to = ProcessOutput::to_file(statements);
@@ -152,7 +156,9 @@ void replay_binlogs(const Target& target, const LogReplay& replay, const fs::pat
   apply.argv = mysql_client_arguments(first_available_tool({"mariadb", "mysql"}), target, credentials);
   for (const char* option : {"--batch", "--binary-mode", "--max-allowed-packet=1G"}) apply.argv.emplace_back(option);
   apply.argv.push_back("--database=" + replay.to_database);
-  load_from_file(apply, statements, "replaying the binary logs into database '" + replay.to_database + "'");
+  load_from_file(apply, statements, "replaying the binary logs into database '" + replay.to_database + "'",
+                 {"/*M!100001 SET @@session.gtid_seq_no=", "/*M!100001 SET @@session.gtid_domain_id=",
+                  "/*M!100001 SET @@session.server_id="});
   fs::remove(statements);
 }
 

@@ -125,6 +125,24 @@ TEST_F(LogArchiveTest, restores_to_the_second_asked_for_with_only_the_restored_d
   EXPECT_EQ(state.backups["log"].success, 2u);
 }
 
+TEST_F(LogArchiveTest, replays_as_new_transactions_under_gtid_strict_mode) {
+  auto admin = servers().mariadb.admin();
+  admin.execute("SET GLOBAL gtid_strict_mode = 1");
+  struct Restore {
+    ~Restore() { servers().mariadb.admin().execute("SET GLOBAL gtid_strict_mode = 0"); }
+  } restore_strict_mode;
+  run_full_backup(m_target, m_repository, CompressionSettings{});
+  write("INSERT INTO t (v) VALUES ('replayed in strict mode')");
+  wait_for_the_next_second();
+  auto pass = run_log_archive(m_target, m_repository, CompressionSettings{});
+  auto before = admin.query("SELECT @@gtid_binlog_pos").scalar().value_or("");
+  restore_backup(m_target, m_repository,
+                 RestoreRequest{"latest", "pitr_latest", "", false, pass.progress.complete_until});
+  EXPECT_EQ(values("pitr_latest"), values("pitr"));
+  // The replay was logged as this server's own new transactions.
+  EXPECT_NE(admin.query("SELECT @@gtid_binlog_pos").scalar().value_or(""), before);
+}
+
 TEST_F(LogArchiveTest, verification_checks_the_archived_logs_that_follow_the_backup) {
   run_full_backup(m_target, m_repository, CompressionSettings{});
   write("INSERT INTO t (v) VALUES ('archived')");

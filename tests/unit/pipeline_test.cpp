@@ -6,6 +6,7 @@
 
 #include "backup/dump_stream.h"
 #include "backup/pipeline/file_sink.h"
+#include "backup/pipeline/line_filter_sink.h"
 #include "backup/pipeline/sha256_sink.h"
 #include "backup/pipeline/zstd_compressor.h"
 #include "backup/verify_job.h"
@@ -30,6 +31,38 @@ std::string sample_text(std::size_t size) {
   std::string text;
   while (text.size() < size) text += "INSERT INTO `t` VALUES (" + std::to_string(random() % 100000) + ",'row');\n";
   return text;
+}
+
+// Feeds `input` in chunks of `chunk` bytes through a filter dropping "SET @@gtid" and "SET @@server_id" lines.
+std::string filtered(const std::string& input, std::size_t chunk, std::size_t* dropped = nullptr) {
+  StringSink out;
+  LineFilterSink filter(out, {"SET @@gtid", "SET @@server_id"});
+  for (std::size_t i = 0; i < input.size(); i += chunk) {
+    auto part = std::string_view(input).substr(i, chunk);
+    filter.write(std::as_bytes(std::span(part.data(), part.size())));
+  }
+  filter.finish();
+  EXPECT_TRUE(out.finished);
+  if (dropped) *dropped = filter.dropped_lines();
+  return out.text;
+}
+
+TEST(LineFilterSink, drops_whole_lines_that_start_with_a_prefix_in_any_chunking) {
+  std::string long_line = "INSERT " + std::string(100000, 'v') + ";\n";
+  std::string input = "BEGIN\nSET @@gtid_seq_no=4;\n" + long_line +
+                      "SET @@server_id=1\n  SET @@gtid not at the start\nSET @@gti\nSET @@gtid_seq_no=5;\nCOMMIT";
+  std::string expected = "BEGIN\n" + long_line + "  SET @@gtid not at the start\nSET @@gti\nCOMMIT";
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{64 * 1024}, input.size()}) {
+    std::size_t dropped = 0;
+    EXPECT_EQ(filtered(input, chunk, &dropped), expected) << "chunk " << chunk;
+    EXPECT_EQ(dropped, 3u) << "chunk " << chunk;
+  }
+}
+
+TEST(LineFilterSink, an_unterminated_last_line_is_dropped_only_when_it_matches) {
+  EXPECT_EQ(filtered("a\nSET @@server_id=2", 4), "a\n");
+  EXPECT_EQ(filtered("a\nSET @@serv", 4), "a\nSET @@serv");
+  EXPECT_EQ(filtered("", 4), "");
 }
 
 TEST(Sha256Sink, hashes_a_known_value) {
