@@ -84,11 +84,7 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
   artifact.sha256 = hasher.hex_digest();
 }
 
-namespace {
-
-// `file` -> [zstd -d] -> stdin of `tool`.
-void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool compressed, const std::string& context,
-               const std::vector<std::string>& dropped_line_prefixes) {
+void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
   ProcessSpec spec = tool;
   spec.stdin_pipe = true;
   spec.stdout_to = ProcessOutput::null();
@@ -96,15 +92,8 @@ void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool 
   ChildProcess child = ChildProcess::start(spec);
   try {
     FdSink input(child.take_stdin(), child.program() + " input");
-    if (compressed) {
-      ZstdDecompressor decompressor(input);
-      pump_file(file, decompressor);
-    } else if (!dropped_line_prefixes.empty()) {
-      LineFilterSink filter(input, dropped_line_prefixes);
-      pump_file(file, filter);
-    } else {
-      pump_file(file, input);
-    }
+    ZstdDecompressor decompressor(input);
+    pump_file(file, decompressor);
   } catch (const Error& e) {
     child.terminate(std::chrono::seconds(5), SIGTERM);
     auto status = child.wait();
@@ -115,15 +104,41 @@ void feed_tool(const ProcessSpec& tool, const std::filesystem::path& file, bool 
   if (!status.success()) tool_failed(child, status, context);
 }
 
-}  // namespace
-
-void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
-  feed_tool(tool, file, true, context, {});
-}
-
-void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context,
-                    const std::vector<std::string>& dropped_line_prefixes) {
-  feed_tool(tool, file, false, context, dropped_line_prefixes);
+void pipe_tools(const ProcessSpec& producer, const ProcessSpec& consumer,
+                const std::vector<std::string>& dropped_line_prefixes, const std::string& context) {
+  ProcessSpec consumer_spec = consumer;
+  consumer_spec.stdin_pipe = true;
+  consumer_spec.stdout_to = ProcessOutput::null();
+  consumer_spec.stderr_to = ProcessOutput::pipe();
+  ChildProcess sink_child = ChildProcess::start(consumer_spec);
+  ProcessSpec producer_spec = producer;
+  producer_spec.stdout_to = ProcessOutput::pipe();
+  producer_spec.stderr_to = ProcessOutput::pipe();
+  ChildProcess source_child = ChildProcess::start(producer_spec);
+  auto fail = [&](const Error* cause) {
+    source_child.terminate(std::chrono::seconds(5), SIGTERM);
+    auto consumer_status = sink_child.wait_for(std::chrono::seconds(5));
+    if (!consumer_status) consumer_status = sink_child.terminate(std::chrono::seconds(5), SIGTERM);
+    if (!consumer_status->success() && !stop_requested()) tool_failed(sink_child, *consumer_status, context);
+    auto producer_status = source_child.wait();
+    if (!producer_status.success() && !stop_requested()) tool_failed(source_child, producer_status, context);
+    if (cause) throw Error(cause->kind(), std::string(cause->what()) + " for " + context);
+  };
+  try {
+    FdSink input(sink_child.take_stdin(), sink_child.program() + " input");
+    if (dropped_line_prefixes.empty()) {
+      pump(source_child.stdout_fd(), input, (source_child.program() + " output").c_str());
+    } else {
+      LineFilterSink filter(input, dropped_line_prefixes);
+      pump(source_child.stdout_fd(), filter, (source_child.program() + " output").c_str());
+    }
+  } catch (const Error& e) {
+    fail(&e);
+  }
+  auto producer_status = source_child.wait();
+  auto consumer_status = sink_child.wait();
+  if (!consumer_status.success()) tool_failed(sink_child, consumer_status, context);
+  if (!producer_status.success()) tool_failed(source_child, producer_status, context);
 }
 
 void run_tool(const ProcessSpec& tool, const std::string& context) {

@@ -22,10 +22,12 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 // `file` -> zstd -d -> stdin of `tool`. The caller has checked the checksum.
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
 
-// Plain `file` -> stdin of `tool`, without the lines that start with one of
-// `dropped_line_prefixes`.
-void load_from_file(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context,
-                    const std::vector<std::string>& dropped_line_prefixes = {});
+// stdout of `producer` -> [drop lines starting with one of
+// `dropped_line_prefixes`] -> stdin of `consumer`, both run to completion.
+// When either fails, both are stopped and the consumer's account is
+// preferred (it names the statement that failed).
+void pipe_tools(const ProcessSpec& producer, const ProcessSpec& consumer,
+                const std::vector<std::string>& dropped_line_prefixes, const std::string& context);
 
 // Runs a tool that writes its own output files (pg_dump --format=directory,
 // pg_restore --jobs, or stdout to a file) to completion; stops it on a stop request. Throws

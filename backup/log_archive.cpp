@@ -40,6 +40,7 @@ json segment_to_json(const LogSegment& s) {
               {"sequence", s.sequence},
               {"previous", s.previous},
               {"archived_at", format_utc(s.archived_at)},
+              {"opened_at", format_utc(s.opened_at)},
               {"closed_before", format_utc(s.closed_before)},
               {"file", s.artifact.name},
               {"format", s.artifact.format},
@@ -56,6 +57,7 @@ LogSegment segment_from_json(const json& j) {
   s.sequence = j.at("sequence").get<std::uint64_t>();
   s.previous = j.at("previous").get<std::string>();
   s.archived_at = parse_utc(j.at("archived_at").get<std::string>());
+  s.opened_at = parse_utc(j.at("opened_at").get<std::string>());
   s.closed_before = parse_utc(j.at("closed_before").get<std::string>());
   s.artifact.name = j.at("file").get<std::string>();
   s.artifact.format = j.at("format").get<std::string>();
@@ -74,6 +76,18 @@ void require_plain_name(const std::string& name) {
 }
 
 }  // namespace
+
+TimePoint binlog_opened_at(const fs::path& raw_file) {
+  // A binary log starts with the magic "\xfebin" and then the first event's
+  // header, whose first field is its timestamp (seconds, little-endian).
+  std::ifstream in(raw_file, std::ios::binary);
+  unsigned char head[8] = {};
+  if (!in.read(reinterpret_cast<char*>(head), sizeof head) || head[0] != 0xfe || head[1] != 'b' || head[2] != 'i' ||
+      head[3] != 'n')
+    throw Error(ErrorKind::integrity, "'" + raw_file.string() + "' is not a binary log");
+  std::uint32_t seconds = head[4] | (head[5] << 8) | (head[6] << 16) | (static_cast<std::uint32_t>(head[7]) << 24);
+  return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(seconds));
+}
 
 std::optional<std::uint64_t> log_file_sequence(const std::string& name) {
   auto dot = name.find_last_of('.');
@@ -198,11 +212,32 @@ std::size_t LogArchive::remove_orphans() const {
 }
 
 void LogArchive::extract(const LogSegment& segment, const fs::path& destination) const {
+  // One read: the stored bytes are hashed on their way to the decompressor.
   auto data = m_directory / segment.artifact.name;
-  check_artifact(data, segment.artifact);
-  FileSink file(destination);
-  ZstdDecompressor decompressor(file);
-  pump_file(data, decompressor);
+  std::string name = "archived binary log '" + segment.name + "'";
+  std::string digest;
+  std::uint64_t stored = 0, raw = 0;
+  try {
+    FileSink file(destination);
+    CountingSink counter(&file);
+    ZstdDecompressor decompressor(counter);
+    Sha256Sink hasher(&decompressor);
+    pump_file(data, hasher);
+    digest = hasher.hex_digest();
+    stored = hasher.bytes();
+    raw = counter.bytes();
+  } catch (const Error& e) {
+    std::error_code ignored;
+    fs::remove(destination, ignored);
+    throw Error(e.kind() == ErrorKind::io ? ErrorKind::io : ErrorKind::integrity, name + ": " + e.what());
+  }
+  if (digest != segment.artifact.sha256 || stored != segment.artifact.stored_bytes ||
+      raw != segment.artifact.raw_bytes) {
+    std::error_code ignored;
+    fs::remove(destination, ignored);
+    throw Error(ErrorKind::integrity, name + ": SHA-256 or size differs from its record (expected " +
+                                          segment.artifact.sha256 + ", found " + digest + ")");
+  }
 }
 
 }  // namespace dbkeeper

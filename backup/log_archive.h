@@ -30,8 +30,11 @@ struct LogSegment {
   std::uint64_t sequence = 0;  // its numeric suffix
   std::string previous;        // the segment archived before it; empty where a chain starts
   TimePoint archived_at;
+  // The server opened the log at this time (its format description event,
+  // whole seconds): no event the log holds committed before it.
+  TimePoint opened_at;
   // Every event in the segment was written before this time: the start of
-  // the archive pass that closed it.
+  // the archive pass that closed it. Logs archived in one pass share it.
   TimePoint closed_before;
   ArtifactRecord artifact;  // "<name>.zst", format "binlog"
 };
@@ -44,6 +47,10 @@ struct LogArchiveProgress {
   std::string active_file;
   std::uint64_t active_position = 0;
 };
+
+// The time a raw binary log file was opened, from its format description
+// event; throws Error{integrity} when the file is not a binary log.
+TimePoint binlog_opened_at(const std::filesystem::path& raw_file);
 
 // "binlog.000004" -> 4; nullopt when the name has no numeric suffix.
 std::optional<std::uint64_t> log_file_sequence(const std::string& name);

@@ -75,9 +75,10 @@ PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, cons
 
   PointInTimePlan plan{*base, {}, until};
   for (const auto& segment : log_chain_from(segments, base->manifest.log_position.binlog_file)) {
+    // A log opened at or after `until` holds nothing committed before it
+    // (and the replay stops at the rotation into it anyway).
+    if (!plan.segments.empty() && segment.opened_at >= until) break;
     plan.segments.push_back(segment);
-    // Later segments hold only events at or after `until`.
-    if (segment.closed_before >= until) break;
   }
   return plan;
 }

@@ -38,9 +38,18 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
 
   // Prove the artifact first: a damaged backup must not replace anything.
   check_artifact(entry.directory / artifact->name, *artifact);
-  if (plan)
-    for (const auto& segment : plan->segments)
-      check_artifact(archive.directory() / segment.artifact.name, segment.artifact);
+  // The logs too, by extracting them (verified) before anything changes:
+  // decompressed beside the archive, on its filesystem.
+  std::optional<TempDir> logs;
+  LogReplay replay;
+  if (plan) {
+    logs.emplace(archive.directory(), ".replay-");
+    replay = LogReplay{{}, entry.manifest.log_position, plan->until, artifact->database, request.to_database};
+    for (const auto& segment : plan->segments) {
+      replay.files.push_back(logs->path() / segment.name);
+      archive.extract(segment, replay.files.back());
+    }
+  }
 
   auto engine = create_engine(target.engine);
   if (engine->database_exists(target, request.to_database)) {
@@ -56,13 +65,6 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     engine->restore_artifact(target, *artifact, entry.directory / artifact->name, request.to_database,
                              private_directory.path());
     if (plan) {
-      // Decompressed logs go beside the archive, on its filesystem.
-      TempDir logs(archive.directory(), ".replay-");
-      LogReplay replay{{}, entry.manifest.log_position, plan->until, artifact->database, request.to_database};
-      for (const auto& segment : plan->segments) {
-        replay.files.push_back(logs.path() / segment.name);
-        archive.extract(segment, replay.files.back());
-      }
       spdlog::info("replaying {} archived log(s) of target '{}' into '{}' up to {}", replay.files.size(), target.name,
                    request.to_database, format_utc(plan->until));
       engine->replay_logs(target, replay, private_directory.path());

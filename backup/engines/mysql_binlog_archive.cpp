@@ -110,6 +110,7 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
     run_tool(spec, "binary log '" + name + "' of target '" + target.name + "'");
     segment.archived_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     segment.closed_before = pass_start;
+    segment.opened_at = binlog_opened_at(raw);
     archive.store(raw, segment, workspace.compression);
     fs::remove(raw);
     pass.stored.push_back(segment);
@@ -124,42 +125,38 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
 
 void replay_binlogs(const Target& target, const LogReplay& replay, const fs::path& private_directory) {
   if (replay.files.empty()) return;
-  auto statements = private_directory / "replay.sql";
-  {
-    // --stop-datetime is read in the tool's local time; UTC keeps it exact.
-    auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(replay.until);
-    std::string stop = format_utc(seconds).substr(0, 19);
-    stop[10] = ' ';
-    std::string tool = first_available_tool({"mariadb-binlog", "mysqlbinlog"});
-    // MariaDB's tool filters --database on the name as logged, MySQL's on
-    // the rewritten one.
-    auto version = tool_version(tool);
-    bool mariadb_tool = version.find("mariadb") != std::string::npos || version.find("MariaDB") != std::string::npos;
-    ProcessSpec spec;
-    spec.argv = {tool,
+  std::string tool = first_available_tool({"mariadb-binlog", "mysqlbinlog"});
+  // MariaDB's tool filters --database on the name as logged, MySQL's on
+  // the rewritten one.
+  auto version = tool_version(tool);
+  bool mariadb_tool = version.find("mariadb") != std::string::npos || version.find("MariaDB") != std::string::npos;
+  // --stop-datetime is read in the tool's local time; UTC keeps it exact.
+  auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(replay.until);
+  std::string stop = format_utc(seconds).substr(0, 19);
+  stop[10] = ' ';
+  ProcessSpec decode;
+  decode.argv = {tool,
                  "--no-defaults",
                  "--start-position=" + std::to_string(replay.start.binlog_position),
                  "--stop-datetime=" + stop,
                  "--rewrite-db=" + replay.from_database + "->" + replay.to_database,
                  "--database=" + (mariadb_tool ? replay.from_database : replay.to_database)};
-    // The replayed changes are new transactions of this server: they must
-    // not reuse the original GTIDs (strict mode refuses them, replicas would
-    // skip them as already applied).
-    if (!mariadb_tool) spec.argv.push_back("--skip-gtids");
-    for (const auto& file : replay.files) spec.argv.push_back(file.string());
-    spec.environment.emplace_back("TZ", "UTC");
-    spec.stdout_to = ProcessOutput::to_file(statements);
-    run_tool(spec, "decoding the binary logs of target '" + target.name + "'");
-  }
+  // The replayed changes are new transactions of this server: they must
+  // not reuse the original GTIDs (strict mode refuses them, replicas would
+  // skip them as already applied).
+  if (!mariadb_tool) decode.argv.push_back("--skip-gtids");
+  for (const auto& file : replay.files) decode.argv.push_back(file.string());
+  decode.environment.emplace_back("TZ", "UTC");
+
   auto credentials = mysql_credentials_file(target, private_directory);
   ProcessSpec apply;
   apply.argv = mysql_client_arguments(first_available_tool({"mariadb", "mysql"}), target, credentials);
   for (const char* option : {"--batch", "--binary-mode", "--max-allowed-packet=1G"}) apply.argv.emplace_back(option);
   apply.argv.push_back("--database=" + replay.to_database);
-  load_from_file(apply, statements, "replaying the binary logs into database '" + replay.to_database + "'",
-                 {"/*M!100001 SET @@session.gtid_seq_no=", "/*M!100001 SET @@session.gtid_domain_id=",
-                  "/*M!100001 SET @@session.server_id="});
-  fs::remove(statements);
+  pipe_tools(decode, apply,
+             {"/*M!100001 SET @@session.gtid_seq_no=", "/*M!100001 SET @@session.gtid_domain_id=",
+              "/*M!100001 SET @@session.server_id="},
+             "replaying the binary logs of target '" + target.name + "' into database '" + replay.to_database + "'");
 }
 
 }  // namespace dbkeeper

@@ -125,6 +125,29 @@ TEST_F(LogArchiveTest, restores_to_the_second_asked_for_with_only_the_restored_d
   EXPECT_EQ(state.backups["log"].success, 2u);
 }
 
+TEST_F(LogArchiveTest, a_moment_inside_logs_archived_by_one_pass_is_reached) {
+  run_full_backup(m_target, m_repository, CompressionSettings{});
+  auto admin = servers().mariadb.admin();
+  write("INSERT INTO t (v) VALUES ('first log')");
+  admin.execute("FLUSH BINARY LOGS");
+  write("INSERT INTO t (v) VALUES ('second log, before the moment')");
+  auto moment = moment_between_writes();
+  write("INSERT INTO t (v) VALUES ('second log, after the moment')");
+  admin.execute("FLUSH BINARY LOGS");
+  write("INSERT INTO t (v) VALUES ('third log')");
+  wait_for_the_next_second();
+  auto pass = run_log_archive(m_target, m_repository, CompressionSettings{});
+  ASSERT_GE(pass.stored.size(), 3u);
+
+  auto report = restore_backup(m_target, m_repository, RestoreRequest{"latest", "pitr_at_moment", "", false, moment});
+  EXPECT_EQ(values("pitr_at_moment"),
+            (std::vector<std::string>{"in the full backup", "first log", "second log, before the moment"}));
+  EXPECT_LT(report.log_segments, pass.stored.size()) << "the logs opened after the moment are not needed";
+  restore_backup(m_target, m_repository,
+                 RestoreRequest{"latest", "pitr_latest", "", false, pass.progress.complete_until});
+  EXPECT_EQ(values("pitr_latest"), values("pitr"));
+}
+
 TEST_F(LogArchiveTest, replays_as_new_transactions_under_gtid_strict_mode) {
   auto admin = servers().mariadb.admin();
   admin.execute("SET GLOBAL gtid_strict_mode = 1");
@@ -163,6 +186,15 @@ TEST_F(LogArchiveTest, verification_checks_the_archived_logs_that_follow_the_bac
   EXPECT_FALSE(report.passed);
   EXPECT_NE(report.reason.find("archived binary log '" + pass.stored.front().name + "'"), std::string::npos)
       << report.reason;
+  // A restore that would need the damaged log refuses before it creates anything.
+  try {
+    restore_backup(m_target, m_repository,
+                   RestoreRequest{"latest", "pitr_latest", "", false, pass.progress.complete_until});
+    FAIL() << "a restore through a damaged log succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::integrity) << e.what();
+  }
+  EXPECT_TRUE(servers().mariadb.admin().query("SHOW DATABASES LIKE 'pitr_latest'").empty());
 }
 
 TEST_F(LogArchiveTest, an_idle_pass_closes_no_log_and_still_advances_the_archive) {

@@ -27,6 +27,7 @@ class LogArchiveTest : public ::testing::Test {
     segment.previous = previous;
     segment.archived_at = parse_utc("2026-11-25T17:40:00.000Z");
     segment.closed_before = parse_utc("2026-11-25T17:39:59.500Z");
+    segment.opened_at = parse_utc("2026-11-25T17:00:00.000Z");
     m_archive.store(raw, segment, CompressionSettings{});
     return segment;
   }
@@ -52,6 +53,19 @@ TEST(log_file_sequence, reads_the_numeric_suffix) {
   EXPECT_FALSE(log_file_sequence("binlog."));
 }
 
+TEST(binlog_opened_at, reads_the_first_event_timestamp_and_refuses_other_files) {
+  TempDir dir;
+  // Magic, then the format description event's header: timestamp 1795636771 (0x6B073E23), little-endian.
+  const unsigned char head[] = {0xfe, 'b', 'i', 'n', 0x23, 0x3e, 0x07, 0x6b, 0x0f, 0x01};
+  std::ofstream(dir.path() / "binlog.000001", std::ios::binary).write(reinterpret_cast<const char*>(head), sizeof head);
+  EXPECT_EQ(binlog_opened_at(dir.path() / "binlog.000001"), std::chrono::system_clock::from_time_t(1795636771));
+  std::ofstream(dir.path() / "text") << "not a binary log at all";
+  EXPECT_THROW(binlog_opened_at(dir.path() / "text"), Error);
+  std::ofstream(dir.path() / "short") << "\xfe"
+                                      << "bi";
+  EXPECT_THROW(binlog_opened_at(dir.path() / "short"), Error);
+}
+
 TEST_F(LogArchiveTest, stores_segments_that_read_back_in_order_and_extract_byte_for_byte) {
   std::string content(100000, 'x');
   content += "end of log";
@@ -67,6 +81,7 @@ TEST_F(LogArchiveTest, stores_segments_that_read_back_in_order_and_extract_byte_
   EXPECT_EQ(segments[1].previous, "binlog.000004");
   EXPECT_EQ(segments[0].artifact.sha256, first.artifact.sha256);
   EXPECT_EQ(segments[0].closed_before, parse_utc("2026-11-25T17:39:59.500Z"));
+  EXPECT_EQ(segments[0].opened_at, parse_utc("2026-11-25T17:00:00.000Z"));
 
   m_archive.extract(segments[0], m_dir.path() / "out");
   EXPECT_EQ(read(m_dir.path() / "out"), content);
@@ -84,7 +99,8 @@ TEST_F(LogArchiveTest, extract_refuses_a_damaged_segment) {
     FAIL() << "a damaged segment was extracted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::integrity);
-    EXPECT_NE(std::string(e.what()).find("binlog.000004.zst"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("archived binary log 'binlog.000004'"), std::string::npos) << e.what();
+    EXPECT_FALSE(fs::exists(m_dir.path() / "out")) << "a damaged extract must not be left behind";
   }
 }
 

@@ -24,8 +24,11 @@ BackupEntry full(const std::string& id, const char* finished, const std::string&
   return entry;
 }
 
-LogSegment segment(std::uint64_t sequence, const std::string& previous, const char* closed_before) {
+LogSegment segment(std::uint64_t sequence, const std::string& previous, const char* closed_before,
+                   const char* opened_at = nullptr) {
   LogSegment s;
+  // By default a log opens when the one before it closes, an hour earlier.
+  s.opened_at = opened_at ? at(opened_at) : at(closed_before) - 1h;
   s.name = "binlog.00000" + std::to_string(sequence);
   s.sequence = sequence;
   s.previous = previous;
@@ -100,6 +103,19 @@ TEST(plan_point_in_time, includes_the_segment_that_holds_the_moment) {
   ASSERT_EQ(plan.segments.size(), 4u);
   EXPECT_EQ(plan.segments.back().name, "binlog.000006");
   EXPECT_EQ(plan.until, at("08:30"));
+}
+
+TEST(plan_point_in_time, logs_archived_in_one_pass_are_told_apart_by_when_they_were_opened) {
+  // One pass archived all four at 10:00: closed_before says nothing about order.
+  std::vector<LogSegment> segments{segment(3, "", "10:00", "05:30"), segment(4, "binlog.000003", "10:00", "06:00"),
+                                   segment(5, "binlog.000004", "10:00", "07:00"),
+                                   segment(6, "binlog.000005", "10:00", "08:00")};
+  auto plan = plan_point_in_time({full("a", "05:40", "binlog.000003")}, segments, k_progress, at("07:15"));
+  ASSERT_EQ(plan.segments.size(), 3u);
+  EXPECT_EQ(plan.segments.back().name, "binlog.000005");
+  // The base's own log is always replayed, even for a moment right after the backup.
+  plan = plan_point_in_time({full("a", "05:40", "binlog.000003")}, segments, k_progress, at("05:45"));
+  ASSERT_EQ(plan.segments.size(), 1u);
 }
 
 TEST(plan_point_in_time, honours_an_explicit_backup) {
