@@ -9,8 +9,15 @@ LineFilterSink::LineFilterSink(ByteSink& next, std::vector<std::string> dropped_
   for (const auto& prefix : m_prefixes) m_longest = std::max(m_longest, prefix.size());
 }
 
+// Kept lines are gathered and passed on once per write(): the next stage may
+// be a pipe, and a write per short line would cost a system call each.
 void LineFilterSink::forward(std::string_view text) {
-  if (!text.empty()) m_next.write(std::as_bytes(std::span(text.data(), text.size())));
+  m_out.append(text);
+}
+
+void LineFilterSink::flush() {
+  if (!m_out.empty()) m_next.write(std::as_bytes(std::span(m_out.data(), m_out.size())));
+  m_out.clear();
 }
 
 // Called while undecided: drop, pass, or keep waiting for more of the head.
@@ -63,6 +70,7 @@ void LineFilterSink::write(std::span<const std::byte> data) {
       }
     }
   }
+  flush();
 }
 
 void LineFilterSink::finish() {
@@ -73,6 +81,7 @@ void LineFilterSink::finish() {
     if (!matched) forward(m_head);
     m_head.clear();
   }
+  flush();
   m_next.finish();
 }
 

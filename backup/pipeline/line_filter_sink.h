@@ -21,12 +21,14 @@ class LineFilterSink final : public ByteSink {
   enum class State { line_start, passing, dropping };
   void decide();
   void forward(std::string_view text);
+  void flush();
 
   ByteSink& m_next;
   std::vector<std::string> m_prefixes;
   std::size_t m_longest = 0;
   State m_state = State::line_start;
   std::string m_head;  // the start of the current line while undecided
+  std::string m_out;   // kept bytes of the current write()
   std::size_t m_dropped_lines = 0;
 };
 
