@@ -118,6 +118,11 @@ LockFile LogArchive::lock(const std::string& note) const {
   return std::move(*lock);
 }
 
+bool LogArchive::pass_running() const {
+  auto holder = LockFile::holder(m_directory / "log.lock");
+  return holder && holder->note == k_log_archive_pass;
+}
+
 std::vector<LogSegment> LogArchive::segments(std::vector<std::string>* problems) const {
   std::vector<LogSegment> result;
   std::error_code error;

@@ -25,6 +25,9 @@ namespace dbkeeper {
 
 class Repository;
 
+// What an archive pass writes into the lock, so others can tell it from a prune.
+inline constexpr const char* k_log_archive_pass = "log archive";
+
 struct LogSegment {
   std::string name;            // the server's file name, "binlog.000004"
   std::uint64_t sequence = 0;  // its numeric suffix
@@ -63,6 +66,9 @@ class LogArchive {
 
   // Takes the archive's lock or throws Error{process} naming the holder.
   LockFile lock(const std::string& note) const;
+
+  // True while an archive pass holds the lock (not a prune).
+  bool pass_running() const;
 
   // Segments in sequence order. Unreadable records are skipped and named in `problems`.
   std::vector<LogSegment> segments(std::vector<std::string>* problems = nullptr) const;

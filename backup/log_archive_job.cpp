@@ -14,7 +14,7 @@ LogArchivePass run_log_archive(const Target& target, const Repository& repositor
   try {
     auto engine = create_engine(target.engine);
     LogArchive archive(repository, target.name);
-    LockFile lock = archive.lock("log archive");
+    LockFile lock = archive.lock(k_log_archive_pass);
     if (auto removed = archive.remove_orphans())
       spdlog::info("removed {} leftover file(s) of an interrupted log archive pass of target '{}'", removed,
                    target.name);

@@ -33,7 +33,7 @@ class BackupCollector final : public Collector {
     auto running = repository.backup_running(m_target);
     auto stored = repository.stored_bytes(m_target);
     LogArchive archive(repository, m_target);
-    auto log = LogState{archive.segments(&problems), archive.progress()};
+    auto log = LogState{archive.segments(&problems), archive.progress(), archive.pass_running()};
     auto families = build(backups, state, running, stored, log);
     std::lock_guard lock(m_mutex);
     m_families = std::move(families);
@@ -48,6 +48,7 @@ class BackupCollector final : public Collector {
   struct LogState {
     std::vector<LogSegment> segments;
     std::optional<LogArchiveProgress> progress;
+    bool pass_running = false;
   };
 
   std::vector<prometheus::MetricFamily> build(const std::vector<BackupEntry>& backups, const TargetState& state,
@@ -69,8 +70,8 @@ class BackupCollector final : public Collector {
                             MetricType::Counter);
     auto in_progress =
         make_family("backup_in_progress", "1 while a backup of that type is running.", MetricType::Gauge);
-    auto repository_size =
-        make_family("repository_size_bytes", "All stored bytes of the target: backups and log archive.", MetricType::Gauge);
+    auto repository_size = make_family("repository_size_bytes",
+                                       "All stored bytes of the target: backups and log archive.", MetricType::Gauge);
     auto repository_backups = make_family("repository_backups", "Complete backups held, by type.", MetricType::Gauge);
     auto window_start = make_family("recovery_window_start_timestamp_seconds",
                                     "Oldest point in time that can be restored.", MetricType::Gauge);
@@ -123,7 +124,8 @@ class BackupCollector final : public Collector {
         add_gauge(last_raw, labels, static_cast<double>(newest->manifest.raw_bytes()));
       }
       add_gauge(repository_backups, labels, count);
-      add_gauge(in_progress, labels, running && *running == type ? 1 : 0);
+      bool busy = type == "log" ? log.pass_running : running && *running == type;
+      add_gauge(in_progress, labels, busy ? 1 : 0);
       RunCounters counters;
       if (auto it = state.backups.find(type); it != state.backups.end()) counters = it->second;
       if (counters.last_attempt) add_gauge(last_attempt, labels, seconds_since_epoch(*counters.last_attempt));
