@@ -11,6 +11,7 @@
 #include "agent/invocation.h"
 #include "backup/backup_job.h"
 #include "backup/log_archive_job.h"
+#include "backup/point_in_time.h"
 #include "backup/prune_job.h"
 #include "backup/restore_job.h"
 #include "backup/verify_job.h"
@@ -89,12 +90,14 @@ int command_list(const Invocation& invocation) {
 
   bool json_output = invocation.options["json"].as<bool>();
   nlohmann::json array = nlohmann::json::array();
+  std::vector<std::string> recovery_lines;
   if (!json_output)
     std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %s\n", "TARGET", "ID", "TYPE", "FINISHED", "DURATION", "RAW",
                 "STORED", "VERIFIED");
   for (const Target* target : targets) {
     std::vector<std::string> problems;
-    for (const auto& entry : repository.list(target->name, &problems)) {
+    auto backups = repository.list(target->name, &problems);
+    for (const auto& entry : backups) {
       const auto& m = entry.manifest;
       if (json_output) {
         nlohmann::json object{
@@ -120,15 +123,15 @@ int command_list(const Invocation& invocation) {
     }
     LogArchive archive(repository, target->name);
     auto segments = archive.segments(&problems);
+    auto progress = archive.progress();
+    auto window = recovery_window(backups, segments, progress);
     if (!segments.empty()) {
-      auto progress = archive.progress();
       std::uint64_t raw = 0, stored = 0;
       for (const auto& segment : segments) {
         raw += segment.artifact.raw_bytes;
         stored += segment.artifact.stored_bytes;
       }
-      std::string complete =
-          progress ? format_utc(progress->complete_until) : format_utc(segments.back().closed_before);
+      std::string complete = format_utc(progress ? progress->complete_until : segments.back().closed_before);
       if (json_output) {
         array.push_back({{"target", target->name},
                          {"type", "log"},
@@ -139,14 +142,20 @@ int command_list(const Invocation& invocation) {
                          {"raw_bytes", raw},
                          {"stored_bytes", stored}});
       } else {
-        std::string range = segments.front().name + ".." + segments.back().name;
-        std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %zu file(s)\n", target->name.c_str(), range.c_str(), "log",
-                    complete.c_str(), "", human_bytes(raw).c_str(), human_bytes(stored).c_str(), segments.size());
+        std::string files = std::to_string(segments.size()) + " file(s), to " + segments.back().name;
+        std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %s\n", target->name.c_str(), segments.front().name.c_str(),
+                    "log", complete.c_str(), "", human_bytes(raw).c_str(), human_bytes(stored).c_str(), files.c_str());
       }
     }
+    if (!json_output && window.start)
+      recovery_lines.push_back(target->name + ": restorable from " + format_utc(*window.start) + " to " +
+                               format_utc(*window.end) +
+                               (segments.empty() ? " (at its full backups)" : " (any second, with --until)"));
     for (const auto& problem : problems) spdlog::warn("target '{}': {}", target->name, problem);
   }
   if (json_output) std::cout << array.dump(2) << "\n";
+  if (!recovery_lines.empty()) std::cout << "\n";
+  for (const auto& line : recovery_lines) std::cout << line << "\n";
   return k_exit_success;
 }
 

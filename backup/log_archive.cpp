@@ -57,7 +57,9 @@ LogSegment segment_from_json(const json& j) {
   s.sequence = j.at("sequence").get<std::uint64_t>();
   s.previous = j.at("previous").get<std::string>();
   s.archived_at = parse_utc(j.at("archived_at").get<std::string>());
-  s.opened_at = parse_utc(j.at("opened_at").get<std::string>());
+  // Without it (an older record) the log counts as opened at the epoch, so
+  // a point-in-time plan includes it rather than skipping it.
+  if (j.contains("opened_at")) s.opened_at = parse_utc(j.at("opened_at").get<std::string>());
   s.closed_before = parse_utc(j.at("closed_before").get<std::string>());
   s.artifact.name = j.at("file").get<std::string>();
   s.artifact.format = j.at("format").get<std::string>();

@@ -298,6 +298,12 @@ TEST_F(LogArchiveTest, a_running_agent_archives_continuously_and_exports_the_arc
   EXPECT_GE(*sample_value(body, R"(dbkeeper_backup_runs_total{target="shop",type="log",result="success"})"), 2);
   EXPECT_EQ(sample_value(body, R"(dbkeeper_backup_runs_total{target="shop",type="log",result="failure"})"), 0);
   EXPECT_TRUE(sample_value(body, R"(dbkeeper_backup_last_success_timestamp_seconds{target="shop",type="log"})"));
+
+  auto listed = run_dbkeeper({"list", "--config", config.string()});
+  EXPECT_EQ(listed.status.code, 0) << listed.stderr_text;
+  EXPECT_NE(listed.stdout_text.find(" log "), std::string::npos) << listed.stdout_text;
+  EXPECT_NE(listed.stdout_text.find("shop: restorable from "), std::string::npos) << listed.stdout_text;
+  EXPECT_NE(listed.stdout_text.find("(any second, with --until)"), std::string::npos) << listed.stdout_text;
 }
 
 }  // namespace
