@@ -86,6 +86,14 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
   auto active = active_position(connection).file;
   std::vector<std::string> closed(files.begin(), std::find(files.begin(), files.end(), active));
 
+  // Numbering that goes back means RESET MASTER or another server: nothing
+  // it logs could ever be archived after what we hold, so say so every pass.
+  if (!segments.empty() && require_sequence(active) <= segments.back().sequence)
+    throw Error(ErrorKind::integrity, "the binary log numbering of target '" + target.name +
+                                          "' went back (the server writes " + active + ", the archive already holds " +
+                                          segments.back().name +
+                                          "): RESET MASTER, or another server answers; take a full backup and move '" +
+                                          archive.directory().string() + "' aside to start a new archive");
   auto to_archive = logs_to_archive(closed, segments, start_files);
   std::string tool = first_available_tool({"mariadb-binlog", "mysqlbinlog"});
   auto credentials = mysql_credentials_file(target, workspace.private_directory);

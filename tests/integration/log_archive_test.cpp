@@ -243,6 +243,27 @@ TEST_F(LogArchiveTest, purged_logs_leave_a_gap_that_no_restore_crosses) {
   (void)full;
 }
 
+TEST_F(LogArchiveTest, a_reset_of_the_binlog_numbering_fails_every_pass_loudly) {
+  run_full_backup(m_target, m_repository, CompressionSettings{});
+  auto admin = servers().mariadb.admin();
+  // Push the numbering past what RESET MASTER restarts from.
+  for (int i = 0; i < 3; ++i) admin.execute("FLUSH BINARY LOGS");
+  write("INSERT INTO t (v) VALUES ('archived before the reset')");
+  run_log_archive(m_target, m_repository, CompressionSettings{});
+  admin.execute("RESET MASTER");
+  write("INSERT INTO t (v) VALUES ('after the reset')");
+  for (int pass = 0; pass < 2; ++pass) {
+    try {
+      run_log_archive(m_target, m_repository, CompressionSettings{});
+      FAIL() << "a pass after RESET MASTER succeeded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::integrity);
+      EXPECT_NE(std::string(e.what()).find("went back"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(m_repository.read_state(m_target.name).backups["log"].failure, 2u);
+}
+
 TEST_F(LogArchiveTest, prune_removes_logs_only_older_than_the_oldest_kept_full) {
   m_target.retention.full_count = 1;
   run_full_backup(m_target, m_repository, CompressionSettings{});
