@@ -126,18 +126,32 @@ bool LogArchive::pass_running() const {
 }
 
 std::vector<LogSegment> LogArchive::segments(std::vector<std::string>* problems) const {
+  LogSegmentCache uncached;
+  return segments(uncached, problems);
+}
+
+std::vector<LogSegment> LogArchive::segments(LogSegmentCache& cache, std::vector<std::string>* problems) const {
   std::vector<LogSegment> result;
+  LogSegmentCache seen;
   std::error_code error;
   for (auto it = fs::directory_iterator(m_directory, error); !error && it != fs::directory_iterator();
        it.increment(error)) {
     auto name = it->path().filename().string();
     if (!name.ends_with(k_record_suffix) || name == k_progress) continue;
+    // Records are written once and never changed: a name seen before needs no second read.
+    if (auto cached = cache.find(name); cached != cache.end()) {
+      result.push_back(cached->second);
+      seen.insert(*cached);
+      continue;
+    }
     try {
       result.push_back(segment_from_json(json::parse(read_text(it->path()))));
+      seen.emplace(name, result.back());
     } catch (const std::exception& e) {
       if (problems) problems->push_back("log segment record '" + it->path().string() + "' is unreadable: " + e.what());
     }
   }
+  cache = std::move(seen);
   std::sort(result.begin(), result.end(),
             [](const LogSegment& a, const LogSegment& b) { return a.sequence < b.sequence; });
   return result;

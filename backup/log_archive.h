@@ -13,6 +13,7 @@
 // before they were archived) is visible and never bridged.
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,8 @@ TimePoint binlog_opened_at(const std::filesystem::path& raw_file);
 // "binlog.000004" -> 4; nullopt when the name has no numeric suffix.
 std::optional<std::uint64_t> log_file_sequence(const std::string& name);
 
+using LogSegmentCache = std::map<std::string, LogSegment>;
+
 class LogArchive {
  public:
   LogArchive(const Repository& repository, const std::string& target);
@@ -72,6 +75,9 @@ class LogArchive {
 
   // Segments in sequence order. Unreadable records are skipped and named in `problems`.
   std::vector<LogSegment> segments(std::vector<std::string>* problems = nullptr) const;
+  // The same, reading only records not in `cache` (by file name), which it
+  // then holds exactly the records that exist: for callers that ask often.
+  std::vector<LogSegment> segments(LogSegmentCache& cache, std::vector<std::string>* problems = nullptr) const;
   std::optional<LogArchiveProgress> progress() const;
 
   // Compresses the raw log file `source` into the archive (fsynced), then

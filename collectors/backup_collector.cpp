@@ -33,7 +33,8 @@ class BackupCollector final : public Collector {
     auto running = repository.backup_running(m_target);
     auto stored = repository.stored_bytes(m_target);
     LogArchive archive(repository, m_target);
-    auto log = LogState{archive.segments(&problems), archive.progress(), archive.pass_running()};
+    // The archive may hold thousands of records: only new ones are read.
+    auto log = LogState{archive.segments(m_segment_cache, &problems), archive.progress(), archive.pass_running()};
     auto families = build(backups, state, running, stored, log);
     std::lock_guard lock(m_mutex);
     m_families = std::move(families);
@@ -172,6 +173,7 @@ class BackupCollector final : public Collector {
 
   std::string m_target;
   bool m_continuous_log;
+  LogSegmentCache m_segment_cache;  // refresh() only
   std::filesystem::path m_repository;
   mutable std::mutex m_mutex;
   std::vector<prometheus::MetricFamily> m_families;

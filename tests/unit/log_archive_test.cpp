@@ -87,6 +87,23 @@ TEST_F(LogArchiveTest, stores_segments_that_read_back_in_order_and_extract_byte_
   EXPECT_EQ(read(m_dir.path() / "out"), content);
 }
 
+TEST_F(LogArchiveTest, a_cache_reads_each_record_once_and_forgets_removed_ones) {
+  auto first = store(4, "", "first");
+  store(5, "binlog.000004", "second");
+  LogSegmentCache cache;
+  EXPECT_EQ(m_archive.segments(cache).size(), 2u);
+  EXPECT_EQ(cache.size(), 2u);
+  // A cached record is not read again: an edit behind its back is not seen.
+  std::ofstream(m_archive.directory() / "binlog.000005.json") << "{ damaged }";
+  EXPECT_EQ(m_archive.segments(cache).size(), 2u);
+  std::vector<std::string> problems;
+  EXPECT_EQ(m_archive.segments(&problems).size(), 1u);
+  EXPECT_EQ(problems.size(), 1u);
+  m_archive.remove(first);
+  EXPECT_EQ(m_archive.segments(cache).size(), 1u);
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 TEST_F(LogArchiveTest, extract_refuses_a_damaged_segment) {
   auto segment = store(4, "", std::string(5000, 'y'));
   {
