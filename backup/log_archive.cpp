@@ -226,6 +226,13 @@ std::size_t LogArchive::remove_orphans() const {
     if ((name.ends_with(k_data_suffix) && !named.contains(name)) || name.ends_with(k_partial_suffix) ||
         name.starts_with(".pass-"))
       orphans.push_back(it->path());
+    // A restore creates its directory a moment before it locks it: only old, unlocked ones are left over.
+    if (name.starts_with(k_replay_directory_prefix) && !LockFile::holder(it->path() / "lock")) {
+      auto modified = fs::last_write_time(it->path(), error);
+      if (!error && fs::file_time_type::clock::now() - modified > std::chrono::minutes(1))
+        orphans.push_back(it->path());
+      error.clear();
+    }
   }
   for (const auto& path : orphans)
     if (fs::remove_all(path, error) > 0) ++removed;

@@ -28,6 +28,9 @@ class Repository;
 
 // What an archive pass writes into the lock, so others can tell it from a prune.
 inline constexpr const char* k_log_archive_pass = "log archive";
+// Where a point-in-time restore decompresses the logs it replays, inside the
+// archive directory; it holds "<dir>/lock" while it does.
+inline constexpr const char* k_replay_directory_prefix = ".replay-";
 
 struct LogSegment {
   std::string name;            // the server's file name, "binlog.000004"
@@ -86,7 +89,9 @@ class LogArchive {
   void write_progress(const LogArchiveProgress& progress) const;
   // Record first, so a crash leaves an orphaned .zst, never a record without data.
   void remove(const LogSegment& segment) const;
-  // Removes files no record names (left by a crash mid-store). The caller holds the lock.
+  // Removes files no record names (left by a crash mid-store), and replay
+  // directories of killed restores (unlocked, older than a minute). The
+  // caller holds the lock.
   std::size_t remove_orphans() const;
 
   // Checks the segment's checksum and writes it, decompressed, to `destination`.

@@ -41,9 +41,13 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   // The logs too, by extracting them (verified) before anything changes:
   // decompressed beside the archive, on its filesystem.
   std::optional<TempDir> logs;
+  std::optional<LockFile> logs_in_use;
   LogReplay replay;
   if (plan) {
-    logs.emplace(archive.directory(), ".replay-");
+    logs.emplace(archive.directory(), k_replay_directory_prefix);
+    // Held while the logs are in use: an archive pass removes only replay
+    // directories nobody holds (left by a restore that was killed).
+    logs_in_use = LockFile::try_acquire(logs->path() / "lock", "restore");
     replay = LogReplay{{}, entry.manifest.log_position, plan->until, artifact->database, request.to_database};
     for (const auto& segment : plan->segments) {
       replay.files.push_back(logs->path() / segment.name);

@@ -132,6 +132,27 @@ TEST_F(LogArchiveTest, a_segment_without_its_record_does_not_exist_and_is_cleane
   EXPECT_FALSE(fs::exists(m_archive.directory() / "binlog.000005.zst"));
 }
 
+TEST_F(LogArchiveTest, replay_directories_go_only_when_old_and_unlocked) {
+  auto make = [&](const std::string& name, bool old) {
+    auto path = m_archive.directory() / name;
+    fs::create_directory(path);
+    std::ofstream(path / "binlog.000001") << "decompressed";
+    if (old) fs::last_write_time(path, fs::file_time_type::clock::now() - std::chrono::minutes(5));
+    return path;
+  };
+  auto killed = make(".replay-killed", true);
+  auto fresh = make(".replay-fresh", false);
+  auto running = make(".replay-running", false);
+  auto lock = LockFile::try_acquire(running / "lock", "restore");
+  ASSERT_TRUE(lock);
+  // Old, so only the lock keeps it.
+  fs::last_write_time(running, fs::file_time_type::clock::now() - std::chrono::minutes(5));
+  EXPECT_EQ(m_archive.remove_orphans(), 1u);
+  EXPECT_FALSE(fs::exists(killed));
+  EXPECT_TRUE(fs::exists(fresh));
+  EXPECT_TRUE(fs::exists(running / "binlog.000001"));
+}
+
 TEST_F(LogArchiveTest, remove_deletes_record_and_data) {
   auto segment = store(4, "", "gone");
   m_archive.remove(segment);
