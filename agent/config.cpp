@@ -118,8 +118,8 @@ void read_schedule(TomlTableReader& target, Target& result, ConfigProblems& prob
     const auto* engine = find_engine(result.engine);
     if (engine && !engine->archives_logs)
       schedule.problem("log", "continuous log archiving is not available for engine '" + result.engine +
-                                  "': it needs physical base backups, which dbkeeper does not take yet "
-                                  "(remove the key; full backups still run)");
+                                  "': " + std::string(engine->no_log_archive_reason) +
+                                  " (remove the key; full backups still run)");
   }
   schedule.finish();
 }

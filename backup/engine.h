@@ -105,7 +105,8 @@ struct EngineDefinition {
   std::string_view name;
   std::string_view description;
   unsigned default_port;
-  bool archives_logs;  // supports log = "continuous" and restore --until
+  bool archives_logs;                      // supports log = "continuous" and restore --until
+  std::string_view no_log_archive_reason;  // why not, when it does not
   std::unique_ptr<Engine> (*create)();
 };
 
@@ -114,5 +115,8 @@ std::span<const EngineDefinition> engine_definitions();
 const EngineDefinition* find_engine(std::string_view name);
 // Throws Error{config} naming the known engines.
 std::unique_ptr<Engine> create_engine(std::string_view name);
+// Throws Error{config} with the engine's reason when the target's engine
+// keeps no log archive (no --type log, no restore --until).
+void require_log_archive(const Target& target);
 
 }  // namespace dbkeeper

@@ -10,6 +10,9 @@ namespace dbkeeper {
 LogArchivePass run_log_archive(const Target& target, const Repository& repository,
                                const CompressionSettings& compression) {
   const std::string type = "log";
+  // Asking an engine without a log archive is a usage error, not a failed
+  // backup: nothing is counted, so no alert fires for it.
+  require_log_archive(target);
   auto started = std::chrono::system_clock::now();
   try {
     auto engine = create_engine(target.engine);

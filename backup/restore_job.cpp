@@ -15,6 +15,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   LogArchive archive(repository, target.name);
   std::optional<PointInTimePlan> plan;
   if (request.until) {
+    require_log_archive(target);
     if (request.backup_id != "latest") repository.find(target.name, request.backup_id);  // names what exists
     plan = plan_point_in_time(repository.list(target.name), archive.segments(), archive.progress(), *request.until,
                               request.backup_id);

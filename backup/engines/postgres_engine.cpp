@@ -31,10 +31,6 @@ std::vector<TableRecord> count_tables(PostgresConnection& connection) {
   return tables;
 }
 
-const std::string k_no_wal =
-    "PostgreSQL WAL archiving and point-in-time restore need physical base backups, which dbkeeper does not take "
-    "yet; PostgreSQL targets are restored to their full backups";
-
 class PostgresEngine final : public Engine {
  public:
   ServerIdentity probe(const Target& target) const override {
@@ -188,15 +184,15 @@ class PostgresEngine final : public Engine {
     restore_from_artifact(spec, file, context);
   }
 
-  // WAL replays onto a physical copy of the cluster; the full backups here
-  // are logical (pg_dump), so archived WAL could not be applied to them.
+  // The engine table says why these do not exist (engine_registry.cpp).
   LogArchivePass archive_logs(const Target& target, const LogArchive&, const std::vector<std::string>&,
                               const BackupWorkspace&) const override {
-    throw Error(ErrorKind::config, k_no_wal + " (target '" + target.name + "')");
+    require_log_archive(target);
+    return {};
   }
 
   void replay_logs(const Target& target, const LogReplay&, const std::filesystem::path&) const override {
-    throw Error(ErrorKind::config, k_no_wal + " (target '" + target.name + "')");
+    require_log_archive(target);
   }
 
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "backup/backup_job.h"
@@ -293,6 +294,27 @@ TEST_F(LogArchiveTest, prune_removes_logs_only_older_than_the_oldest_kept_full) 
                                RestoreRequest{"latest", "pitr_latest", "", false, archive.progress()->complete_until});
   EXPECT_EQ(values("pitr_latest"), values("pitr"));
   (void)report;
+}
+
+TEST_F(LogArchiveTest, postgres_targets_say_why_they_have_no_log_archive_and_count_nothing) {
+  Target target = postgres_target({"postgres"});
+  run_full_backup(target, m_repository, CompressionSettings{});
+  auto expect_reason = [](const std::function<void()>& attempt) {
+    try {
+      attempt();
+      FAIL() << "succeeded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::config);
+      EXPECT_NE(std::string(e.what()).find("need physical base backups"), std::string::npos) << e.what();
+    }
+  };
+  expect_reason([&] { run_log_archive(target, m_repository, CompressionSettings{}); });
+  expect_reason([&] {
+    restore_backup(target, m_repository,
+                   RestoreRequest{"latest", "pitr_pg", "", false, std::chrono::system_clock::now()});
+  });
+  EXPECT_FALSE(m_repository.read_state(target.name).backups.contains("log"));
+  EXPECT_FALSE(std::filesystem::exists(m_repository.target_directory(target.name) / "log"));
 }
 
 TEST_F(LogArchiveTest, a_running_agent_archives_continuously_and_exports_the_archive_age) {

@@ -281,7 +281,7 @@ user = "backup"
 log = "continuous"
 )");
   EXPECT_NE(text.find(":7:7: target[0].schedule.log: continuous log archiving is not available for engine "
-                      "'postgres': it needs physical base backups"),
+                      "'postgres': WAL archiving and point-in-time restore need physical base backups"),
             std::string::npos)
       << text;
 }
