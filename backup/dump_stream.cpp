@@ -115,15 +115,6 @@ void pipe_tools(const ProcessSpec& producer, const ProcessSpec& consumer,
   producer_spec.stdout_to = ProcessOutput::pipe();
   producer_spec.stderr_to = ProcessOutput::pipe();
   ChildProcess source_child = ChildProcess::start(producer_spec);
-  auto fail = [&](const Error* cause) {
-    source_child.terminate(std::chrono::seconds(5), SIGTERM);
-    auto consumer_status = sink_child.wait_for(std::chrono::seconds(5));
-    if (!consumer_status) consumer_status = sink_child.terminate(std::chrono::seconds(5), SIGTERM);
-    if (!consumer_status->success() && !stop_requested()) tool_failed(sink_child, *consumer_status, context);
-    auto producer_status = source_child.wait();
-    if (!producer_status.success() && !stop_requested()) tool_failed(source_child, producer_status, context);
-    if (cause) throw Error(cause->kind(), std::string(cause->what()) + " for " + context);
-  };
   try {
     FdSink input(sink_child.take_stdin(), sink_child.program() + " input");
     if (dropped_line_prefixes.empty()) {
@@ -133,7 +124,14 @@ void pipe_tools(const ProcessSpec& producer, const ProcessSpec& consumer,
       pump(source_child.stdout_fd(), filter, (source_child.program() + " output").c_str());
     }
   } catch (const Error& e) {
-    fail(&e);
+    // A broken pipe or a short read is a symptom: prefer the tools' own account.
+    source_child.terminate(std::chrono::seconds(5), SIGTERM);
+    auto consumer_status = sink_child.wait_for(std::chrono::seconds(5));
+    if (!consumer_status) consumer_status = sink_child.terminate(std::chrono::seconds(5), SIGTERM);
+    if (!consumer_status->success() && !stop_requested()) tool_failed(sink_child, *consumer_status, context);
+    auto producer_status = source_child.wait();
+    if (!producer_status.success() && !stop_requested()) tool_failed(source_child, producer_status, context);
+    throw Error(e.kind(), std::string(e.what()) + " for " + context);
   }
   auto producer_status = source_child.wait();
   auto consumer_status = sink_child.wait();
@@ -143,8 +141,7 @@ void pipe_tools(const ProcessSpec& producer, const ProcessSpec& consumer,
 
 void run_tool(const ProcessSpec& tool, const std::string& context) {
   ProcessSpec spec = tool;
-  // Nobody reads a pipe here; a file the caller chose is kept.
-  if (spec.stdout_to.mode == ProcessOutput::Mode::pipe) spec.stdout_to = ProcessOutput::null();
+  spec.stdout_to = ProcessOutput::null();
   spec.stderr_to = ProcessOutput::pipe();
   ChildProcess child = ChildProcess::start(spec);
   for (;;) {
@@ -208,7 +205,7 @@ ArtifactRecord describe_directory_artifact(const std::filesystem::path& director
   return artifact;
 }
 
-void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact) {
+void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, ByteSink* decompressed) {
   if (!artifact.files.empty()) {
     std::string name = "artifact '" + artifact.name + "'";
     if (file_list_digest(artifact.files) != artifact.sha256)
@@ -239,7 +236,7 @@ void check_artifact(const std::filesystem::path& file, const ArtifactRecord& art
     }
     return;
   }
-  CountingSink raw;
+  CountingSink raw(decompressed);
   ZstdDecompressor decompressor(raw);
   Sha256Sink hasher(&decompressor);
   std::string name = "artifact '" + artifact.name + "'";

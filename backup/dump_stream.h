@@ -30,7 +30,7 @@ void pipe_tools(const ProcessSpec& producer, const ProcessSpec& consumer,
                 const std::vector<std::string>& dropped_line_prefixes, const std::string& context);
 
 // Runs a tool that writes its own output files (pg_dump --format=directory,
-// pg_restore --jobs, or stdout to a file) to completion; stops it on a stop request. Throws
+// pg_restore --jobs) to completion; stops it on a stop request. Throws
 // Error{process} with the tool's stderr when it fails.
 void run_tool(const ProcessSpec& tool, const std::string& context);
 
@@ -41,8 +41,10 @@ ArtifactRecord describe_directory_artifact(const std::filesystem::path& director
 
 // Re-reads `file`, checks its SHA-256 and that it decompresses to `raw_bytes`;
 // throws Error{integrity} naming the artifact. A directory artifact is
-// checked file by file.
-void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact);
+// checked file by file. A single-file artifact's decompressed bytes go on to
+// `decompressed` when given (finished at the end; trusted only if this returns).
+void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact,
+                    ByteSink* decompressed = nullptr);
 
 // First line of `program --version`, or "unknown".
 std::string tool_version(const std::string& program);
