@@ -44,11 +44,18 @@ RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const st
 PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
                                    const std::optional<LogArchiveProgress>& progress, TimePoint until,
                                    const std::string& backup_id) {
+  // Binary log events carry whole seconds, so replay can only stop at a
+  // second's start: the moment is that second, and a base must have ended
+  // before it, or its dump may already hold events of that very second.
+  until = std::chrono::floor<std::chrono::seconds>(until);
   auto window = recovery_window(backups, segments, progress);
   if (!window.start) throw Error(ErrorKind::config, "there is no full backup to start from");
   std::string reach = "the repository reaches " + format_utc(*window.start) + " to " + format_utc(*window.end);
-  if (until < *window.start)
-    throw Error(ErrorKind::config, format_utc(until) + " is before the oldest full backup ended; " + reach);
+  if (until <= *window.start)
+    throw Error(ErrorKind::config, format_utc(until) +
+                                       " is before the oldest full backup ended (restores are to the start of a "
+                                       "second, and the backup must have ended before it); " +
+                                       reach);
   if (until > *window.end)
     throw Error(ErrorKind::config,
                 format_utc(until) + " is later than the log archive reaches" +
@@ -59,7 +66,7 @@ PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, cons
 
   const BackupEntry* base = nullptr;
   for (const auto& backup : backups) {
-    if (backup.manifest.type != "full" || backup.manifest.finished_at > until) continue;
+    if (backup.manifest.type != "full" || backup.manifest.finished_at >= until) continue;
     if (backup_id != "latest" && backup.manifest.id != backup_id) continue;
     if (backup.manifest.log_position.binlog_file.empty()) continue;
     if (reachable_until(backup.manifest, segments, progress) < until) continue;
@@ -68,7 +75,7 @@ PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, cons
   if (!base)
     throw Error(ErrorKind::config,
                 "no full backup" + (backup_id != "latest" ? " '" + backup_id + "'" : std::string()) +
-                    " that ended by " + format_utc(until) +
+                    " that ended before " + format_utc(until) +
                     " is followed by an unbroken log archive up to that time (binary logs may have been purged "
                     "before they were archived); " +
                     reach);

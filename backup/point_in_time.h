@@ -36,11 +36,11 @@ RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const st
 struct PointInTimePlan {
   BackupEntry base;                  // the full backup to restore first
   std::vector<LogSegment> segments;  // then these, in order, from base's log position
-  TimePoint until;                   // replaying stops before the first event at or after it
+  TimePoint until;                   // the moment's whole second: replay stops at its first event
 };
 
-// The newest full backup that ended by `until` and reaches it through the
-// archive (only `backup_id`, unless it is "latest"). Throws Error{config}
+// The newest full backup that ended before `until`'s whole second and
+// reaches it through the archive (only `backup_id`, unless it is "latest"). Throws Error{config}
 // that says what the repository can reach instead.
 PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
                                    const std::optional<LogArchiveProgress>& progress, TimePoint until,

@@ -20,8 +20,8 @@ struct RestoreRequest {
   std::string to_database;
   std::string from_database;  // which database of the backup; may be empty when it holds one
   bool force = false;
-  // Point in time: restore the newest full backup that ended by then and
-  // replay the log archive up to (not including) it, to the second.
+  // Point in time: restore the newest full backup that ended before its
+  // second and replay the log archive up to (not including) that second.
   std::optional<TimePoint> until;
 };
 

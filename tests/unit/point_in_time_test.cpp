@@ -118,6 +118,20 @@ TEST(plan_point_in_time, logs_archived_in_one_pass_are_told_apart_by_when_they_w
   ASSERT_EQ(plan.segments.size(), 1u);
 }
 
+TEST(plan_point_in_time, stops_at_the_moments_second_and_never_starts_from_a_backup_that_ended_inside_it) {
+  // "b" ended 07:30:00.400: its dump may hold rows of 07:30:00.2, which a
+  // restore to 07:30:00.900 (replayed up to 07:30:00) must not contain.
+  auto b = full("b", "07:30", "binlog.000005");
+  b.manifest.finished_at += 400ms;
+  std::vector<BackupEntry> backups{full("a", "05:00", "binlog.000003"), b};
+  auto plan = plan_point_in_time(backups, chain(), k_progress, at("07:30") + 900ms);
+  EXPECT_EQ(plan.base.manifest.id, "a");
+  EXPECT_EQ(plan.until, at("07:30"));
+  EXPECT_EQ(plan_point_in_time(backups, chain(), k_progress, at("07:30") + 1s).base.manifest.id, "b");
+  // Nothing ended before 05:00:00 itself.
+  EXPECT_THROW(plan_point_in_time(backups, chain(), k_progress, at("05:00") + 500ms), Error);
+}
+
 TEST(plan_point_in_time, honours_an_explicit_backup) {
   std::vector<BackupEntry> backups{full("a", "05:00", "binlog.000003"), full("b", "07:30", "binlog.000005")};
   EXPECT_EQ(plan_point_in_time(backups, chain(), k_progress, at("09:00"), "a").base.manifest.id, "a");
