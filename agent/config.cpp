@@ -13,6 +13,7 @@
 
 #include "agent/toml_table_reader.h"
 #include "backup/engine.h"
+#include "backup/pipeline/artifact_cipher.h"
 #include "core/cron_expression.h"
 
 namespace dbkeeper {
@@ -62,36 +63,37 @@ std::string strip_line_end(std::string text) {
   return text;
 }
 
-std::optional<Secret> read_password_file(TomlTableReader& reader, const std::string& file) {
+// A secret from a file only dbkeeper may read (password_file, encryption_key_file).
+std::optional<Secret> read_secret_file(TomlTableReader& reader, std::string_view key, const std::string& file) {
   struct stat info {};
   if (::stat(file.c_str(), &info) != 0) {
-    reader.problem("password_file", "cannot use '" + file + "': " + std::strerror(errno));
+    reader.problem(key, "cannot use '" + file + "': " + std::strerror(errno));
     return std::nullopt;
   }
   if (!S_ISREG(info.st_mode)) {
-    reader.problem("password_file", "'" + file + "' is not a regular file");
+    reader.problem(key, "'" + file + "' is not a regular file");
     return std::nullopt;
   }
   if ((info.st_mode & 0077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    reader.problem("password_file",
+    reader.problem(key,
                    "'" + file + "' is accessible by other users (mode " + mode + "); run: chmod 600 '" + file + "'");
     return std::nullopt;
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    reader.problem("password_file", "cannot read '" + file + "': " + std::strerror(errno));
+    reader.problem(key, "cannot read '" + file + "': " + std::strerror(errno));
     return std::nullopt;
   }
   std::ostringstream content;
   content << in.rdbuf();
-  std::string password = strip_line_end(content.str());
-  if (password.empty()) {
-    reader.problem("password_file", "'" + file + "' is empty");
+  std::string secret = strip_line_end(content.str());
+  if (secret.empty()) {
+    reader.problem(key, "'" + file + "' is empty");
     return std::nullopt;
   }
-  return Secret(std::move(password));
+  return Secret(std::move(secret));
 }
 
 void read_schedule(TomlTableReader& target, Target& result, ConfigProblems& problems) {
@@ -136,6 +138,20 @@ void read_backup(TomlTableReader& target, Target& result, ConfigProblems& proble
   if (auto parallel = backup.integer("parallel", 1, 64)) result.backup.parallel = static_cast<int>(*parallel);
   if (auto interval = backup.duration("log_archive_interval", std::chrono::seconds(1)))
     result.backup.log_archive_interval = *interval;
+  if (auto key_file = backup.string("encryption_key_file")) {
+    auto key = read_secret_file(backup, "encryption_key_file", *key_file);
+    if (key && key->reveal().size() < k_min_encryption_secret_bytes)
+      backup.problem("encryption_key_file", "'" + *key_file + "' holds " + std::to_string(key->reveal().size()) +
+                                                " bytes; an encryption key needs at least " +
+                                                std::to_string(k_min_encryption_secret_bytes) +
+                                                " (create one with: openssl rand -base64 48 > '" + *key_file + "')");
+    else if (key && result.backup.parallel > 1)
+      backup.problem("encryption_key_file",
+                     "cannot be used with parallel > 1: pg_dump writes the directory format's files itself, "
+                     "unencrypted (set parallel = 1 to encrypt)");
+    else if (key)
+      result.backup.encryption_key = std::move(key);
+  }
   backup.finish();
 }
 
@@ -224,7 +240,7 @@ std::optional<Target> read_target(TomlTableReader& target, ConfigProblems& probl
   if (password_file && password_env) {
     target.problem("password_env", "set either password_file or password_env, not both");
   } else if (password_file) {
-    if (auto password = read_password_file(target, *password_file)) result.password = *password;
+    if (auto password = read_secret_file(target, "password_file", *password_file)) result.password = *password;
   } else if (password_env) {
     const char* value = std::getenv(password_env->c_str());
     if (password_env->empty())
@@ -401,6 +417,7 @@ std::string describe_config(const Config& config) {
       retention += (retention.empty() ? "" : " and ") + std::string("younger than ") +
                    format_duration(*target.retention.max_age);
     line("retention", retention.empty() ? "keep everything" : retention);
+    line("encryption", target.backup.encryption_key ? std::string(k_artifact_cipher) : "off");
     for (const auto& migration : target.migrations)
       out << "    migrations   " << migration.database << " (" << migration.framework << ") from " << migration.path
           << "\n";

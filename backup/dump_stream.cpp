@@ -2,10 +2,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include "backup/pipeline/file_sink.h"
+
 #include "backup/pipeline/gzip_decompressor.h"
 #include "backup/pipeline/line_filter_sink.h"
-#include "backup/pipeline/sha256_sink.h"
 
 #include <algorithm>
 
@@ -37,18 +36,49 @@ class FdSink final : public ByteSink {
   std::string m_what;
 };
 
+// The stage that decrypts `artifact` into `next`, or null when it is stored
+// in the clear.
+std::unique_ptr<DecryptingSink> decryptor_for(const ArtifactRecord& artifact, const Secret* encryption_key,
+                                              ByteSink& next) {
+  if (artifact.encryption.empty()) return nullptr;
+  if (artifact.encryption != k_artifact_cipher)
+    throw Error(ErrorKind::integrity,
+                "artifact '" + artifact.name + "' uses an unknown encryption '" + artifact.encryption + "'");
+  if (!encryption_key)
+    throw Error(ErrorKind::config, "artifact '" + artifact.name +
+                                       "' is encrypted: set [target.backup] encryption_key_file to the key it was "
+                                       "written with");
+  return std::make_unique<DecryptingSink>(next, *encryption_key);
+}
+
 }  // namespace
 
+ArtifactWriter::ArtifactWriter(const std::filesystem::path& file, const CompressionSettings& settings,
+                               const Secret* encryption_key)
+    : m_settings(settings),
+      m_file(file),
+      m_hasher(&m_file),
+      m_encryptor(encryption_key ? std::make_unique<EncryptingSink>(m_hasher, *encryption_key) : nullptr),
+      m_compressor(m_encryptor ? static_cast<ByteSink&>(*m_encryptor) : m_hasher, settings) {}
+
+void ArtifactWriter::describe(ArtifactRecord& artifact) const {
+  artifact.compression = "zstd";
+  artifact.compression_level = m_settings.level;
+  artifact.encryption = m_encryptor ? k_artifact_cipher : "";
+  artifact.raw_bytes = m_compressor.raw_bytes();
+  artifact.stored_bytes = m_hasher.bytes();
+  artifact.sha256 = m_hasher.hex_digest();
+}
+
 void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const CompressionSettings& settings,
-                      ArtifactRecord& artifact, ByteSink* observer, const std::string& context) {
+                      const Secret* encryption_key, ArtifactRecord& artifact, ByteSink* observer,
+                      const std::string& context) {
   ProcessSpec spec = tool;
   spec.stdout_to = ProcessOutput::pipe();
   spec.stderr_to = ProcessOutput::pipe();
   ChildProcess child = ChildProcess::start(spec);
 
-  FileSink file_sink(file);
-  Sha256Sink hasher(&file_sink);
-  ZstdCompressor compressor(hasher, settings);
+  ArtifactWriter compressor(file, settings, encryption_key);
   // The observer sees the raw stream first and hands it on to compression.
   struct Forward final : ByteSink {
     ByteSink* observer;
@@ -77,14 +107,11 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
   auto status = child.wait();
   if (!status.success()) tool_failed(child, status, context);
 
-  artifact.compression = "zstd";
-  artifact.compression_level = settings.level;
-  artifact.raw_bytes = compressor.raw_bytes();
-  artifact.stored_bytes = hasher.bytes();
-  artifact.sha256 = hasher.hex_digest();
+  compressor.describe(artifact);
 }
 
-void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context) {
+void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const ArtifactRecord& artifact,
+                           const Secret* encryption_key, const std::string& context) {
   ProcessSpec spec = tool;
   spec.stdin_pipe = true;
   spec.stdout_to = ProcessOutput::null();
@@ -93,7 +120,8 @@ void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path&
   try {
     FdSink input(child.take_stdin(), child.program() + " input");
     ZstdDecompressor decompressor(input);
-    pump_file(file, decompressor);
+    auto decryptor = decryptor_for(artifact, encryption_key, decompressor);
+    pump_file(file, decryptor ? static_cast<ByteSink&>(*decryptor) : decompressor);
   } catch (const Error& e) {
     child.terminate(std::chrono::seconds(5), SIGTERM);
     auto status = child.wait();
@@ -205,7 +233,8 @@ ArtifactRecord describe_directory_artifact(const std::filesystem::path& director
   return artifact;
 }
 
-void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, ByteSink* decompressed) {
+void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, const Secret* encryption_key,
+                    ByteSink* decompressed) {
   if (!artifact.files.empty()) {
     std::string name = "artifact '" + artifact.name + "'";
     if (file_list_digest(artifact.files) != artifact.sha256)
@@ -238,7 +267,8 @@ void check_artifact(const std::filesystem::path& file, const ArtifactRecord& art
   }
   CountingSink raw(decompressed);
   ZstdDecompressor decompressor(raw);
-  Sha256Sink hasher(&decompressor);
+  auto decryptor = decryptor_for(artifact, encryption_key, decompressor);
+  Sha256Sink hasher(decryptor ? static_cast<ByteSink*>(decryptor.get()) : &decompressor);
   std::string name = "artifact '" + artifact.name + "'";
   try {
     pump_file(file, hasher);

@@ -8,19 +8,45 @@
 #include <vector>
 
 #include "backup/manifest.h"
+#include "backup/pipeline/artifact_cipher.h"
 #include "backup/pipeline/byte_sink.h"
+#include "backup/pipeline/file_sink.h"
+#include "backup/pipeline/sha256_sink.h"
 #include "backup/pipeline/zstd_compressor.h"
 #include "core/child_process.h"
+#include "core/secret.h"
 
 namespace dbkeeper {
 
-// stdout of `tool` -> [observer] -> zstd -> sha256 -> `file` (fsynced).
-// Fills the sizes, checksum and compression of `artifact`.
-void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const CompressionSettings& settings,
-                      ArtifactRecord& artifact, ByteSink* observer, const std::string& context);
+// How every single-file artifact is stored: zstd -> [encrypt, when a key is
+// given] -> sha256 -> `file` (fsynced on finish). The checksum is of the
+// bytes as stored, so a copy can be checked without the key.
+class ArtifactWriter final : public ByteSink {
+ public:
+  ArtifactWriter(const std::filesystem::path& file, const CompressionSettings& settings, const Secret* encryption_key);
+  void write(std::span<const std::byte> data) override { m_compressor.write(data); }
+  void finish() override { m_compressor.finish(); }
+  // After finish(): the compression, encryption, sizes and checksum.
+  void describe(ArtifactRecord& artifact) const;
 
-// `file` -> zstd -d -> stdin of `tool`. The caller has checked the checksum.
-void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const std::string& context);
+ private:
+  CompressionSettings m_settings;
+  FileSink m_file;
+  Sha256Sink m_hasher;
+  std::unique_ptr<EncryptingSink> m_encryptor;
+  ZstdCompressor m_compressor;
+};
+
+// stdout of `tool` -> [observer] -> ArtifactWriter. Fills the sizes,
+// checksum, compression and encryption of `artifact`.
+void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const CompressionSettings& settings,
+                      const Secret* encryption_key, ArtifactRecord& artifact, ByteSink* observer,
+                      const std::string& context);
+
+// `file` -> [decrypt] -> zstd -d -> stdin of `tool`. The caller has checked
+// the checksum.
+void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const ArtifactRecord& artifact,
+                           const Secret* encryption_key, const std::string& context);
 
 // stdout of `producer` -> [drop lines starting with one of
 // `dropped_line_prefixes`] -> stdin of `consumer`, both run to completion.
@@ -39,11 +65,13 @@ void run_tool(const ProcessSpec& tool, const std::string& context);
 ArtifactRecord describe_directory_artifact(const std::filesystem::path& directory, const std::string& name,
                                            const std::string& database, const std::string& format);
 
-// Re-reads `file`, checks its SHA-256 and that it decompresses to `raw_bytes`;
-// throws Error{integrity} naming the artifact. A directory artifact is
-// checked file by file. A single-file artifact's decompressed bytes go on to
-// `decompressed` when given (finished at the end; trusted only if this returns).
-void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact,
+// Re-reads `file`, checks its SHA-256 and that it decrypts (when it is
+// encrypted) and decompresses to `raw_bytes`; throws Error{integrity} naming
+// the artifact, or Error{config} when it is encrypted and no key is given.
+// A directory artifact is checked file by file. A single-file artifact's
+// decompressed bytes go on to `decompressed` when given (finished at the
+// end; trusted only if this returns).
+void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, const Secret* encryption_key,
                     ByteSink* decompressed = nullptr);
 
 // First line of `program --version`, or "unknown".

@@ -36,19 +36,21 @@ std::string read_text(const fs::path& path) {
 }
 
 json segment_to_json(const LogSegment& s) {
-  return json{{"name", s.name},
-              {"sequence", s.sequence},
-              {"previous", s.previous},
-              {"archived_at", format_utc(s.archived_at)},
-              {"opened_at", format_utc(s.opened_at)},
-              {"closed_before", format_utc(s.closed_before)},
-              {"file", s.artifact.name},
-              {"format", s.artifact.format},
-              {"compression", s.artifact.compression},
-              {"compression_level", s.artifact.compression_level},
-              {"raw_bytes", s.artifact.raw_bytes},
-              {"stored_bytes", s.artifact.stored_bytes},
-              {"sha256", s.artifact.sha256}};
+  json j{{"name", s.name},
+         {"sequence", s.sequence},
+         {"previous", s.previous},
+         {"archived_at", format_utc(s.archived_at)},
+         {"opened_at", format_utc(s.opened_at)},
+         {"closed_before", format_utc(s.closed_before)},
+         {"file", s.artifact.name},
+         {"format", s.artifact.format},
+         {"compression", s.artifact.compression},
+         {"compression_level", s.artifact.compression_level},
+         {"raw_bytes", s.artifact.raw_bytes},
+         {"stored_bytes", s.artifact.stored_bytes},
+         {"sha256", s.artifact.sha256}};
+  if (!s.artifact.encryption.empty()) j["encryption"] = s.artifact.encryption;
+  return j;
 }
 
 LogSegment segment_from_json(const json& j) {
@@ -68,6 +70,7 @@ LogSegment segment_from_json(const json& j) {
   s.artifact.raw_bytes = j.at("raw_bytes").get<std::uint64_t>();
   s.artifact.stored_bytes = j.at("stored_bytes").get<std::uint64_t>();
   s.artifact.sha256 = j.at("sha256").get<std::string>();
+  s.artifact.encryption = j.value("encryption", "");
   return s;
 }
 
@@ -169,7 +172,8 @@ std::optional<LogArchiveProgress> LogArchive::progress() const {
   }
 }
 
-void LogArchive::store(const fs::path& source, LogSegment& segment, const CompressionSettings& settings) const {
+void LogArchive::store(const fs::path& source, LogSegment& segment, const CompressionSettings& settings,
+                       const Secret* encryption_key) const {
   require_plain_name(segment.name);
   segment.artifact.name = segment.name + k_data_suffix;
   segment.artifact.format = "binlog";
@@ -178,15 +182,9 @@ void LogArchive::store(const fs::path& source, LogSegment& segment, const Compre
   std::error_code ignored;
   fs::remove(partial, ignored);
   try {
-    FileSink file(partial);
-    Sha256Sink hasher(&file);
-    ZstdCompressor compressor(hasher, settings);
-    pump_file(source, compressor);
-    segment.artifact.compression = "zstd";
-    segment.artifact.compression_level = settings.level;
-    segment.artifact.raw_bytes = compressor.raw_bytes();
-    segment.artifact.stored_bytes = hasher.bytes();
-    segment.artifact.sha256 = hasher.hex_digest();
+    ArtifactWriter writer(partial, settings, encryption_key);
+    pump_file(source, writer);
+    writer.describe(segment.artifact);
     if (::rename(partial.c_str(), data.c_str()) != 0)
       throw_system_error("unable to move '" + partial.string() + "' into place", errno);
   } catch (...) {
@@ -239,11 +237,11 @@ std::size_t LogArchive::remove_orphans() const {
   return removed;
 }
 
-void LogArchive::extract(const LogSegment& segment, const fs::path& destination) const {
+void LogArchive::extract(const LogSegment& segment, const fs::path& destination, const Secret* encryption_key) const {
   // One read: checked on its way to the file.
   try {
     FileSink file(destination);
-    check_artifact(m_directory / segment.artifact.name, segment.artifact, &file);
+    check_artifact(m_directory / segment.artifact.name, segment.artifact, encryption_key, &file);
   } catch (const Error& e) {
     std::error_code ignored;
     fs::remove(destination, ignored);

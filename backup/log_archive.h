@@ -21,6 +21,7 @@
 #include "backup/manifest.h"
 #include "backup/pipeline/zstd_compressor.h"
 #include "core/lock_file.h"
+#include "core/secret.h"
 
 namespace dbkeeper {
 
@@ -85,7 +86,8 @@ class LogArchive {
 
   // Compresses the raw log file `source` into the archive (fsynced), then
   // writes its record. `segment.artifact` is filled in. The caller holds the lock.
-  void store(const std::filesystem::path& source, LogSegment& segment, const CompressionSettings& settings) const;
+  void store(const std::filesystem::path& source, LogSegment& segment, const CompressionSettings& settings,
+             const Secret* encryption_key) const;
   void write_progress(const LogArchiveProgress& progress) const;
   // Record first, so a crash leaves an orphaned .zst, never a record without data.
   void remove(const LogSegment& segment) const;
@@ -95,7 +97,7 @@ class LogArchive {
   std::size_t remove_orphans() const;
 
   // Checks the segment's checksum and writes it, decompressed, to `destination`.
-  void extract(const LogSegment& segment, const std::filesystem::path& destination) const;
+  void extract(const LogSegment& segment, const std::filesystem::path& destination, const Secret* encryption_key) const;
 
  private:
   std::filesystem::path m_directory;

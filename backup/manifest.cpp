@@ -63,6 +63,7 @@ std::string manifest_to_json(const BackupManifest& m) {
                   {"raw_bytes", a.raw_bytes},
                   {"stored_bytes", a.stored_bytes},
                   {"sha256", a.sha256}};
+    if (!a.encryption.empty()) artifact["encryption"] = a.encryption;
     if (!a.files.empty()) {
       json files = json::array();
       for (const auto& f : a.files)
@@ -148,7 +149,8 @@ BackupManifest manifest_from_json(const std::string& text) {
                               a.at("raw_bytes"),
                               a.at("stored_bytes"),
                               a.at("sha256"),
-                              {}};
+                              {},
+                              a.value("encryption", "")};
       if (a.contains("files"))
         for (const auto& f : a.at("files"))
           artifact.files.push_back({f.at("name"), f.at("raw_bytes"), f.at("stored_bytes"), f.at("sha256")});

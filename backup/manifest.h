@@ -33,6 +33,7 @@ struct ArtifactRecord {
   std::uint64_t stored_bytes = 0;
   std::string sha256;               // of the stored (compressed) bytes; for a directory, of its file list
   std::vector<ArtifactFile> files;  // set for directory artifacts only
+  std::string encryption;           // "" or "aes-256-gcm" (backup/pipeline/artifact_cipher.h)
 };
 
 struct TableRecord {

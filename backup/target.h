@@ -44,6 +44,9 @@ struct TargetBackup {
   // With log = "continuous": how often the active log is closed and archived,
   // so at most this much recent history is outside the archive.
   Duration log_archive_interval = std::chrono::minutes(1);
+  // From encryption_key_file: artifacts and archived logs are encrypted
+  // with keys derived from it (backup/pipeline/artifact_cipher.h).
+  std::optional<Secret> encryption_key;
 };
 
 struct Target {
@@ -62,5 +65,10 @@ struct Target {
   TargetQueries queries;
   std::vector<TargetMigrations> migrations;
 };
+
+// The key to write and read the target's artifacts with, or null.
+inline const Secret* encryption_key(const Target& target) {
+  return target.backup.encryption_key ? &*target.backup.encryption_key : nullptr;
+}
 
 }  // namespace dbkeeper

@@ -119,7 +119,7 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
     segment.archived_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     segment.closed_before = pass_start;
     segment.opened_at = binlog_opened_at(raw);
-    archive.store(raw, segment, workspace.compression);
+    archive.store(raw, segment, workspace.compression, encryption_key(target));
     fs::remove(raw);
     pass.stored.push_back(segment);
     last = &pass.stored.back();

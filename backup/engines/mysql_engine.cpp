@@ -55,8 +55,8 @@ class MysqlEngine final : public Engine {
       artifact.database = database;
       artifact.format = "sql";
       MysqlDumpScanner scanner;
-      dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, artifact, &scanner,
-                       "database '" + database + "' of target '" + target.name + "'");
+      dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, encryption_key(target),
+                       artifact, &scanner, "database '" + database + "' of target '" + target.name + "'");
       if (!scanner.completed())
         throw Error(ErrorKind::integrity, "dump of database '" + database + "' of target '" + target.name +
                                               "' ended without its 'Dump completed' trailer");
@@ -102,7 +102,8 @@ class MysqlEngine final : public Engine {
          {"--batch", "--binary-mode", "--default-character-set=utf8mb4", "--max-allowed-packet=1G"})
       spec.argv.emplace_back(option);
     spec.argv.push_back("--database=" + database);
-    restore_from_artifact(spec, file, "restore of '" + artifact.name + "' into database '" + database + "'");
+    restore_from_artifact(spec, file, artifact, encryption_key(target),
+                          "restore of '" + artifact.name + "' into database '" + database + "'");
   }
 
   LogArchivePass archive_logs(const Target& target, const LogArchive& archive,

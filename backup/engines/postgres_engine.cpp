@@ -83,6 +83,10 @@ class PostgresEngine final : public Engine {
       ArtifactRecord artifact;
       bool parallel = target.backup.parallel > 1;
       if (parallel) {
+        if (encryption_key(target))
+          throw Error(ErrorKind::config, "target '" + target.name +
+                                             "': parallel dumps are written by pg_dump itself and cannot be "
+                                             "encrypted; use parallel = 1 with encryption_key_file");
         // pg_dump's workers write (and gzip) one file per table themselves;
         // each file is then checksummed into the manifest.
         artifact.name = safe_file_name(database) + ".pgdir";
@@ -104,8 +108,8 @@ class PostgresEngine final : public Engine {
           artifact =
               describe_directory_artifact(workspace.directory / artifact.name, artifact.name, database, "pg_directory");
         } else {
-          dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, artifact, nullptr,
-                           context);
+          dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, encryption_key(target),
+                           artifact, nullptr, context);
         }
       } catch (...) {
         // The count may be waiting on the same lock the dump waited on.
@@ -130,8 +134,8 @@ class PostgresEngine final : public Engine {
     ArtifactRecord artifact;
     artifact.name = "globals.sql.zst";
     artifact.format = "pg_globals_sql";
-    dump_to_artifact(globals, workspace.directory / artifact.name, workspace.compression, artifact, nullptr,
-                     "roles of target '" + target.name + "'");
+    dump_to_artifact(globals, workspace.directory / artifact.name, workspace.compression, encryption_key(target),
+                     artifact, nullptr, "roles of target '" + target.name + "'");
     result.artifacts.push_back(artifact);
     return result;
   }
@@ -181,7 +185,7 @@ class PostgresEngine final : public Engine {
       return;
     }
     spec.argv.push_back("--single-transaction");
-    restore_from_artifact(spec, file, context);
+    restore_from_artifact(spec, file, artifact, encryption_key(target), context);
   }
 
   // The engine table says why these do not exist (engine_registry.cpp).

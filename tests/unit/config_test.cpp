@@ -351,6 +351,35 @@ TEST_F(ConfigTest, rejects_a_missing_file) {
   }
 }
 
+TEST_F(ConfigTest, reads_an_encryption_key_file_and_never_shows_the_key) {
+  auto key = password_file("k3y-0123456789abcdef0123456789abcdef-XYZ\n");
+  auto config = load_config(
+      write(std::string(k_minimal_target) + "[target.backup]\nencryption_key_file = \"" + key.string() + "\"\n"));
+  ASSERT_TRUE(config.targets[0].backup.encryption_key);
+  EXPECT_EQ(config.targets[0].backup.encryption_key->reveal(), "k3y-0123456789abcdef0123456789abcdef-XYZ");
+  auto summary = describe_config(config);
+  EXPECT_NE(summary.find("encryption   aes-256-gcm"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("k3y-"), std::string::npos);
+  EXPECT_NE(describe_config(load_config(write(k_minimal_target))).find("encryption   off"), std::string::npos);
+}
+
+TEST_F(ConfigTest, refuses_a_short_shared_or_parallel_encryption_key) {
+  auto key = password_file("too-short\n");
+  auto text =
+      problems(std::string(k_minimal_target) + "[target.backup]\nencryption_key_file = \"" + key.string() + "\"\n");
+  EXPECT_NE(text.find("target[0].backup.encryption_key_file: '" + key.string() +
+                      "' holds 9 bytes; an encryption key needs at least 32"),
+            std::string::npos)
+      << text;
+  key = password_file(std::string(40, 'k') + "\n", 0640);
+  text = problems(std::string(k_minimal_target) + "[target.backup]\nencryption_key_file = \"" + key.string() + "\"\n");
+  EXPECT_NE(text.find("is accessible by other users (mode 0640)"), std::string::npos) << text;
+  key = password_file(std::string(40, 'k') + "\n");
+  text = problems(std::string(k_minimal_target) + "[target.backup]\nparallel = 4\nencryption_key_file = \"" +
+                  key.string() + "\"\n");
+  EXPECT_NE(text.find("encryption_key_file: cannot be used with parallel > 1"), std::string::npos) << text;
+}
+
 TEST_F(ConfigTest, summary_never_shows_the_password) {
   auto path = password_file("pa55-in-summary\n");
   auto config = load_config(write(std::string(k_minimal_target) + "password_file = \"" + path.string() + "\"\n"));

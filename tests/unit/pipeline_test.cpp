@@ -117,12 +117,12 @@ TEST(dump_to_artifact, stores_a_tool_output_and_check_artifact_proves_it) {
   TempDir dir;
   ArtifactRecord artifact;
   artifact.name = "out.zst";
-  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, dir.path() / "out.zst", CompressionSettings{}, artifact,
-                   nullptr, "a test");
+  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, dir.path() / "out.zst", CompressionSettings{}, nullptr,
+                   artifact, nullptr, "a test");
   EXPECT_EQ(artifact.raw_bytes, 1288895u);  // the bytes `seq 1 200000` prints
   EXPECT_GT(artifact.stored_bytes, 0u);
   EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(dir.path() / "out.zst"));
-  EXPECT_NO_THROW(check_artifact(dir.path() / "out.zst", artifact));
+  EXPECT_NO_THROW(check_artifact(dir.path() / "out.zst", artifact, nullptr));
 
   // Flip one byte in the middle: the check names the artifact and the cause.
   {
@@ -134,11 +134,46 @@ TEST(dump_to_artifact, stores_a_tool_output_and_check_artifact_proves_it) {
     file.put(static_cast<char>(c ^ 0x01));
   }
   try {
-    check_artifact(dir.path() / "out.zst", artifact);
+    check_artifact(dir.path() / "out.zst", artifact, nullptr);
     FAIL() << "a flipped byte went unnoticed";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::integrity);
     EXPECT_NE(std::string(e.what()).find("artifact 'out.zst': SHA-256 mismatch"), std::string::npos) << e.what();
+  }
+}
+
+TEST(dump_to_artifact, with_a_key_stores_only_ciphertext_that_check_artifact_needs_the_key_for) {
+  TempDir dir;
+  Secret key("an encryption secret of forty-two characters");
+  ArtifactRecord artifact;
+  artifact.name = "out.zst";
+  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, dir.path() / "out.zst", CompressionSettings{}, &key,
+                   artifact, nullptr, "a test");
+  EXPECT_EQ(artifact.encryption, "aes-256-gcm");
+  EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(dir.path() / "out.zst"));
+  StringSink plain;
+  EXPECT_NO_THROW(check_artifact(dir.path() / "out.zst", artifact, &key, &plain));
+  EXPECT_EQ(plain.text.substr(0, 8), "1\n2\n3\n4\n");
+  EXPECT_EQ(plain.text.size(), artifact.raw_bytes);
+  // Still zstd underneath, but not readable as zstd (or as text) on disk.
+  std::ifstream stored(dir.path() / "out.zst", std::ios::binary);
+  std::string head(4, '\0');
+  stored.read(head.data(), 4);
+  EXPECT_NE(head, "\x28\xb5\x2f\xfd");
+  try {
+    check_artifact(dir.path() / "out.zst", artifact, nullptr);
+    FAIL() << "an encrypted artifact was read without a key";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::config);
+    EXPECT_NE(std::string(e.what()).find("encryption_key_file"), std::string::npos) << e.what();
+  }
+  Secret other("a different secret, also long enough to use");
+  try {
+    check_artifact(dir.path() / "out.zst", artifact, &other);
+    FAIL() << "an encrypted artifact was read with the wrong key";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::integrity);
+    EXPECT_NE(std::string(e.what()).find("different key"), std::string::npos) << e.what();
   }
 }
 
@@ -148,7 +183,7 @@ TEST(dump_to_artifact, a_failing_tool_fails_with_its_stderr) {
   try {
     dump_to_artifact(
         ProcessSpec{.argv = {"sh", "-c", "echo partial; echo 'Got error: 1049: Unknown database' >&2; exit 2"}},
-        dir.path() / "out.zst", CompressionSettings{}, artifact, nullptr, "database 'x' of target 't'");
+        dir.path() / "out.zst", CompressionSettings{}, nullptr, artifact, nullptr, "database 'x' of target 't'");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::process);
@@ -162,7 +197,7 @@ TEST(dump_to_artifact, a_tool_killed_by_a_signal_fails) {
   ArtifactRecord artifact;
   try {
     dump_to_artifact(ProcessSpec{.argv = {"sh", "-c", "echo some; kill -KILL $$"}}, dir.path() / "out.zst",
-                     CompressionSettings{}, artifact, nullptr, "a test");
+                     CompressionSettings{}, nullptr, artifact, nullptr, "a test");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("killed by signal 9"), std::string::npos) << e.what();
