@@ -111,6 +111,8 @@ int command_list(const Invocation& invocation) {
             {"raw_bytes", m.raw_bytes()},
             {"stored_bytes", m.stored_bytes()},
             {"databases", m.databases},
+            {"encrypted", std::all_of(m.artifacts.begin(), m.artifacts.end(),
+                                      [](const ArtifactRecord& a) { return !a.encryption.empty(); })},
             {"verified", entry.verification ? nlohmann::json(entry.verification->passed) : nlohmann::json(nullptr)}};
         array.push_back(object);
       } else {

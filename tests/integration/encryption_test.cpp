@@ -4,6 +4,9 @@
 // (or with another one) nothing is restored and the cause is named.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <thread>
@@ -15,6 +18,7 @@
 #include "backup/verify_job.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/backup_fixture.h"
 #include "tests/support/test_servers.h"
 
@@ -109,6 +113,52 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(EncryptedEngine{"mariadb", &mariadb_target, &create_mariadb_fixture, &mariadb_content},
                       EncryptedEngine{"postgres", &postgres_target, &create_postgres_fixture, &postgres_content}),
     [](const auto& info) { return info.param.name; });
+
+// From the configuration, as a user runs it.
+TEST(EncryptedRepository, the_cli_encrypts_with_the_configured_key_file_and_fails_plainly_without_it) {
+  TempDir dir;
+  create_mariadb_fixture("sealed_cli");
+  servers().mariadb.admin().execute("DROP DATABASE IF EXISTS sealed_cli_copy");
+  auto secret_file = [&](const std::string& name, const std::string& content) {
+    auto path = dir.path() / name;
+    std::ofstream(path) << content << "\n";
+    ::chmod(path.c_str(), 0600);
+    return path;
+  };
+  auto password = secret_file("password", k_test_password);
+  auto key = secret_file("repository.key", k_key.reveal());
+  auto config = [&](bool with_key) {
+    auto path = dir.path() / (with_key ? "with_key.toml" : "without_key.toml");
+    std::ofstream(path) << "[agent]\nrepository = \"" << (dir.path() / "repository").string() << "\"\n"
+                        << "[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nport = " << servers().mariadb.port()
+                        << "\nuser = \"" << k_test_user << "\"\npassword_file = \"" << password.string()
+                        << "\"\ndatabases = [\"sealed_cli\"]\n"
+                        << (with_key ? "[target.backup]\nencryption_key_file = \"" + key.string() + "\"\n" : "");
+    return path.string();
+  };
+  auto checked = run_dbkeeper({"check-config", "--config", config(true)});
+  EXPECT_NE(checked.stdout_text.find("encryption   aes-256-gcm"), std::string::npos) << checked.stdout_text;
+  EXPECT_EQ(checked.stdout_text.find(k_key.reveal()), std::string::npos);
+
+  auto backup = run_dbkeeper({"backup", "shop", "--type", "full", "--config", config(true)});
+  ASSERT_EQ(backup.status.code, 0) << backup.stderr_text;
+  auto listed = run_dbkeeper({"list", "--json", "--config", config(true)});
+  ASSERT_EQ(listed.status.code, 0) << listed.stderr_text;
+  auto entries = nlohmann::json::parse(listed.stdout_text);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["encrypted"], true);
+  auto verified = run_dbkeeper({"verify", "shop", "--restore", "--config", config(true)});
+  EXPECT_EQ(verified.status.code, 0) << verified.stderr_text;
+
+  auto keyless =
+      run_dbkeeper({"restore", "shop", "--backup", "latest", "--to-db", "sealed_cli_copy", "--config", config(false)});
+  EXPECT_EQ(keyless.status.code, 1) << keyless.stderr_text;
+  EXPECT_NE(keyless.stderr_text.find("encryption_key_file"), std::string::npos) << keyless.stderr_text;
+  auto restored =
+      run_dbkeeper({"restore", "shop", "--backup", "latest", "--to-db", "sealed_cli_copy", "--config", config(true)});
+  EXPECT_EQ(restored.status.code, 0) << restored.stderr_text;
+  EXPECT_EQ(mariadb_content("sealed_cli_copy"), mariadb_content("sealed_cli"));
+}
 
 TEST(EncryptedLogArchive, archived_binlogs_are_ciphertext_and_a_point_in_time_restore_reads_them) {
   auto admin = servers().mariadb.admin();
