@@ -80,7 +80,8 @@ int command_backup(const Invocation& invocation) {
   std::cout << "backup " << report.manifest.id << " of target '" << target.name
             << "' complete: " << report.manifest.databases.size() << " database(s), " << tables << " table(s), "
             << human_bytes(report.manifest.raw_bytes()) << " dumped, " << human_bytes(report.manifest.stored_bytes())
-            << " stored, " << std::fixed << std::setprecision(1) << report.manifest.duration_seconds() << " s\n";
+            << (encryption_key(target) ? " stored encrypted, " : " stored, ") << std::fixed << std::setprecision(1)
+            << report.manifest.duration_seconds() << " s\n";
   return k_exit_success;
 }
 

@@ -142,6 +142,7 @@ TEST(EncryptedRepository, the_cli_encrypts_with_the_configured_key_file_and_fail
 
   auto backup = run_dbkeeper({"backup", "shop", "--type", "full", "--config", config(true)});
   ASSERT_EQ(backup.status.code, 0) << backup.stderr_text;
+  EXPECT_NE(backup.stdout_text.find(" stored encrypted, "), std::string::npos) << backup.stdout_text;
   auto listed = run_dbkeeper({"list", "--json", "--config", config(true)});
   ASSERT_EQ(listed.status.code, 0) << listed.stderr_text;
   auto entries = nlohmann::json::parse(listed.stdout_text);
