@@ -138,20 +138,31 @@ void read_backup(TomlTableReader& target, Target& result, ConfigProblems& proble
   if (auto parallel = backup.integer("parallel", 1, 64)) result.backup.parallel = static_cast<int>(*parallel);
   if (auto interval = backup.duration("log_archive_interval", std::chrono::seconds(1)))
     result.backup.log_archive_interval = *interval;
+  // An encryption key: a secret file of at least the length the cipher needs.
+  auto read_key = [&](std::string_view key, const std::string& file) -> std::optional<Secret> {
+    auto secret = read_secret_file(backup, key, file);
+    if (secret && secret->reveal().size() < k_min_encryption_secret_bytes) {
+      backup.problem(key, "'" + file + "' holds " + std::to_string(secret->reveal().size()) +
+                              " bytes; an encryption key needs at least " +
+                              std::to_string(k_min_encryption_secret_bytes) +
+                              " (create one with: openssl rand -base64 48 > '" + file + "')");
+      return std::nullopt;
+    }
+    return secret;
+  };
   if (auto key_file = backup.string("encryption_key_file")) {
-    auto key = read_secret_file(backup, "encryption_key_file", *key_file);
-    if (key && key->reveal().size() < k_min_encryption_secret_bytes)
-      backup.problem("encryption_key_file", "'" + *key_file + "' holds " + std::to_string(key->reveal().size()) +
-                                                " bytes; an encryption key needs at least " +
-                                                std::to_string(k_min_encryption_secret_bytes) +
-                                                " (create one with: openssl rand -base64 48 > '" + *key_file + "')");
-    else if (key && result.backup.parallel > 1)
+    auto key = read_key("encryption_key_file", *key_file);
+    if (key && result.backup.parallel > 1)
       backup.problem("encryption_key_file",
                      "cannot be used with parallel > 1: pg_dump writes the directory format's files itself, "
                      "unencrypted (set parallel = 1 to encrypt)");
     else if (key)
       result.backup.encryption_key = std::move(key);
   }
+  if (auto files = backup.string_array("previous_encryption_key_files"))
+    for (const auto& file : *files)
+      if (auto key = read_key("previous_encryption_key_files", file))
+        result.backup.previous_encryption_keys.push_back(std::move(*key));
   backup.finish();
 }
 
@@ -417,7 +428,11 @@ std::string describe_config(const Config& config) {
       retention += (retention.empty() ? "" : " and ") + std::string("younger than ") +
                    format_duration(*target.retention.max_age);
     line("retention", retention.empty() ? "keep everything" : retention);
-    line("encryption", target.backup.encryption_key ? std::string(k_artifact_cipher) : "off");
+    std::string encryption = target.backup.encryption_key ? std::string(k_artifact_cipher) : "off";
+    if (!target.backup.previous_encryption_keys.empty())
+      encryption +=
+          ", reads with " + std::to_string(target.backup.previous_encryption_keys.size()) + " previous key(s)";
+    line("encryption", encryption);
     for (const auto& migration : target.migrations)
       out << "    migrations   " << migration.database << " (" << migration.framework << ") from " << migration.path
           << "\n";

@@ -38,17 +38,17 @@ class FdSink final : public ByteSink {
 
 // The stage that decrypts `artifact` into `next`, or null when it is stored
 // in the clear.
-std::unique_ptr<DecryptingSink> decryptor_for(const ArtifactRecord& artifact, const Secret* encryption_key,
+std::unique_ptr<DecryptingSink> decryptor_for(const ArtifactRecord& artifact, const EncryptionKeys& keys,
                                               ByteSink& next) {
   if (artifact.encryption.empty()) return nullptr;
   if (artifact.encryption != k_artifact_cipher)
     throw Error(ErrorKind::integrity,
                 "artifact '" + artifact.name + "' uses an unknown encryption '" + artifact.encryption + "'");
-  if (!encryption_key)
+  if (keys.empty())
     throw Error(ErrorKind::config, "artifact '" + artifact.name +
                                        "' is encrypted: set [target.backup] encryption_key_file to the key it was "
                                        "written with");
-  return std::make_unique<DecryptingSink>(next, *encryption_key);
+  return std::make_unique<DecryptingSink>(next, keys);
 }
 
 }  // namespace
@@ -111,7 +111,7 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 }
 
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const ArtifactRecord& artifact,
-                           const Secret* encryption_key, const std::string& context) {
+                           const EncryptionKeys& keys, const std::string& context) {
   ProcessSpec spec = tool;
   spec.stdin_pipe = true;
   spec.stdout_to = ProcessOutput::null();
@@ -120,7 +120,7 @@ void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path&
   try {
     FdSink input(child.take_stdin(), child.program() + " input");
     ZstdDecompressor decompressor(input);
-    auto decryptor = decryptor_for(artifact, encryption_key, decompressor);
+    auto decryptor = decryptor_for(artifact, keys, decompressor);
     pump_file(file, decryptor ? static_cast<ByteSink&>(*decryptor) : decompressor);
   } catch (const Error& e) {
     child.terminate(std::chrono::seconds(5), SIGTERM);
@@ -233,7 +233,7 @@ ArtifactRecord describe_directory_artifact(const std::filesystem::path& director
   return artifact;
 }
 
-void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, const Secret* encryption_key,
+void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, const EncryptionKeys& keys,
                     ByteSink* decompressed) {
   if (!artifact.files.empty()) {
     std::string name = "artifact '" + artifact.name + "'";
@@ -267,7 +267,7 @@ void check_artifact(const std::filesystem::path& file, const ArtifactRecord& art
   }
   CountingSink raw(decompressed);
   ZstdDecompressor decompressor(raw);
-  auto decryptor = decryptor_for(artifact, encryption_key, decompressor);
+  auto decryptor = decryptor_for(artifact, keys, decompressor);
   Sha256Sink hasher(decryptor ? static_cast<ByteSink*>(decryptor.get()) : &decompressor);
   std::string name = "artifact '" + artifact.name + "'";
   try {

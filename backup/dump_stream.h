@@ -46,7 +46,7 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 // `file` -> [decrypt] -> zstd -d -> stdin of `tool`. The caller has checked
 // the checksum.
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const ArtifactRecord& artifact,
-                           const Secret* encryption_key, const std::string& context);
+                           const EncryptionKeys& keys, const std::string& context);
 
 // stdout of `producer` -> [drop lines starting with one of
 // `dropped_line_prefixes`] -> stdin of `consumer`, both run to completion.
@@ -71,7 +71,7 @@ ArtifactRecord describe_directory_artifact(const std::filesystem::path& director
 // A directory artifact is checked file by file. A single-file artifact's
 // decompressed bytes go on to `decompressed` when given (finished at the
 // end; trusted only if this returns).
-void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, const Secret* encryption_key,
+void check_artifact(const std::filesystem::path& file, const ArtifactRecord& artifact, const EncryptionKeys& keys,
                     ByteSink* decompressed = nullptr);
 
 // First line of `program --version`, or "unknown".

@@ -237,11 +237,11 @@ std::size_t LogArchive::remove_orphans() const {
   return removed;
 }
 
-void LogArchive::extract(const LogSegment& segment, const fs::path& destination, const Secret* encryption_key) const {
+void LogArchive::extract(const LogSegment& segment, const fs::path& destination, const EncryptionKeys& keys) const {
   // One read: checked on its way to the file.
   try {
     FileSink file(destination);
-    check_artifact(m_directory / segment.artifact.name, segment.artifact, encryption_key, &file);
+    check_artifact(m_directory / segment.artifact.name, segment.artifact, keys, &file);
   } catch (const Error& e) {
     std::error_code ignored;
     fs::remove(destination, ignored);

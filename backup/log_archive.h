@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backup/manifest.h"
+#include "backup/pipeline/artifact_cipher.h"
 #include "backup/pipeline/zstd_compressor.h"
 #include "core/lock_file.h"
 #include "core/secret.h"
@@ -97,7 +98,7 @@ class LogArchive {
   std::size_t remove_orphans() const;
 
   // Checks the segment's checksum and writes it, decompressed, to `destination`.
-  void extract(const LogSegment& segment, const std::filesystem::path& destination, const Secret* encryption_key) const;
+  void extract(const LogSegment& segment, const std::filesystem::path& destination, const EncryptionKeys& keys) const;
 
  private:
   std::filesystem::path m_directory;

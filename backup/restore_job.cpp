@@ -38,7 +38,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
                                        "' (it has " + (available.empty() ? "none" : available) + ")");
 
   // Prove the artifact first: a damaged backup must not replace anything.
-  check_artifact(entry.directory / artifact->name, *artifact, encryption_key(target));
+  check_artifact(entry.directory / artifact->name, *artifact, decryption_keys(target));
   // The logs too, by extracting them (verified) before anything changes:
   // decompressed beside the archive, on its filesystem.
   std::optional<TempDir> logs;
@@ -52,7 +52,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     replay = LogReplay{{}, entry.manifest.log_position, plan->until, artifact->database, request.to_database};
     for (const auto& segment : plan->segments) {
       replay.files.push_back(logs->path() / segment.name);
-      archive.extract(segment, replay.files.back(), encryption_key(target));
+      archive.extract(segment, replay.files.back(), decryption_keys(target));
     }
   }
 

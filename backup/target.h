@@ -47,6 +47,9 @@ struct TargetBackup {
   // From encryption_key_file: artifacts and archived logs are encrypted
   // with keys derived from it (backup/pipeline/artifact_cipher.h).
   std::optional<Secret> encryption_key;
+  // From previous_encryption_key_files: read, never written with, so
+  // backups from before a key change stay restorable.
+  std::vector<Secret> previous_encryption_keys;
 };
 
 struct Target {
@@ -69,6 +72,14 @@ struct Target {
 // The key to write and read the target's artifacts with, or null.
 inline const Secret* encryption_key(const Target& target) {
   return target.backup.encryption_key ? &*target.backup.encryption_key : nullptr;
+}
+
+// Every key the target's artifacts may be read with, the current one first.
+inline std::vector<const Secret*> decryption_keys(const Target& target) {
+  std::vector<const Secret*> keys;
+  if (target.backup.encryption_key) keys.push_back(&*target.backup.encryption_key);
+  for (const auto& key : target.backup.previous_encryption_keys) keys.push_back(&key);
+  return keys;
 }
 
 }  // namespace dbkeeper

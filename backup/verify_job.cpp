@@ -63,7 +63,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     report.backup_id = entry->manifest.id;
     for (const auto& artifact : entry->manifest.artifacts) {
       try {
-        check_artifact(entry->directory / artifact.name, artifact, encryption_key(target));
+        check_artifact(entry->directory / artifact.name, artifact, decryption_keys(target));
       } catch (const Error& e) {
         report.problems.push_back(e.what());
       }
@@ -73,7 +73,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     LogArchive archive(repository, target.name);
     for (const auto& segment : log_chain_from(archive.segments(), entry->manifest.log_position.binlog_file)) {
       try {
-        check_artifact(archive.directory() / segment.artifact.name, segment.artifact, encryption_key(target));
+        check_artifact(archive.directory() / segment.artifact.name, segment.artifact, decryption_keys(target));
         ++report.log_segments_checked;
       } catch (const Error& e) {
         report.problems.push_back("archived binary log '" + segment.name + "': " + e.what());

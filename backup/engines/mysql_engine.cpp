@@ -102,7 +102,7 @@ class MysqlEngine final : public Engine {
          {"--batch", "--binary-mode", "--default-character-set=utf8mb4", "--max-allowed-packet=1G"})
       spec.argv.emplace_back(option);
     spec.argv.push_back("--database=" + database);
-    restore_from_artifact(spec, file, artifact, encryption_key(target),
+    restore_from_artifact(spec, file, artifact, decryption_keys(target),
                           "restore of '" + artifact.name + "' into database '" + database + "'");
   }
 

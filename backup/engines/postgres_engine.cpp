@@ -185,7 +185,7 @@ class PostgresEngine final : public Engine {
       return;
     }
     spec.argv.push_back("--single-transaction");
-    restore_from_artifact(spec, file, artifact, encryption_key(target), context);
+    restore_from_artifact(spec, file, artifact, decryption_keys(target), context);
   }
 
   // The engine table says why these do not exist (engine_registry.cpp).

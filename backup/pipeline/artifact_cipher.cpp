@@ -140,13 +140,13 @@ void EncryptingSink::seal(bool last) {
 }
 
 struct DecryptingSink::Context : CipherContext {
-  Secret secret;
+  std::vector<Secret> secrets;
   bool header_read = false;
 };
 
-DecryptingSink::DecryptingSink(ByteSink& next, const Secret& secret)
+DecryptingSink::DecryptingSink(ByteSink& next, const EncryptionKeys& keys)
     : m_context(std::make_unique<Context>()), m_next(next) {
-  m_context->secret = secret;
+  for (const Secret* key : keys) m_context->secrets.push_back(*key);
   m_plain.resize(k_chunk_bytes);
 }
 
@@ -160,9 +160,17 @@ void DecryptingSink::write(std::span<const std::byte> data) {
     if (m_pending.size() < k_header_bytes) return;
     if (std::memcmp(m_pending.data(), k_magic, sizeof(k_magic)) != 0)
       throw Error(ErrorKind::integrity, "not an artifact encrypted by dbkeeper (unknown header)");
-    context.key = derive_key(context.secret, bytes(m_pending.data() + sizeof(k_magic)));
-    if (CRYPTO_memcmp(context.key.check.data(), m_pending.data() + sizeof(k_magic) + k_salt_bytes, k_check_bytes) != 0)
-      throw Error(ErrorKind::integrity, "encrypted with a different key than the configured encryption_key_file");
+    const auto* salt = bytes(m_pending.data() + sizeof(k_magic));
+    const auto* check = m_pending.data() + sizeof(k_magic) + k_salt_bytes;
+    bool found = false;
+    for (const auto& secret : context.secrets) {
+      context.key = derive_key(secret, salt);
+      if ((found = CRYPTO_memcmp(context.key.check.data(), check, k_check_bytes) == 0)) break;
+    }
+    if (!found)
+      throw Error(ErrorKind::integrity,
+                  "encrypted with a different key than the configured encryption_key_file" +
+                      std::string(context.secrets.size() > 1 ? " and previous_encryption_key_files" : ""));
     context.header_read = true;
     offset = k_header_bytes;
   }

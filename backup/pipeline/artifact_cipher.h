@@ -24,6 +24,10 @@ inline constexpr const char* k_artifact_cipher = "aes-256-gcm";
 // A secret shorter than this is refused: the key is derived, not stretched.
 inline constexpr std::size_t k_min_encryption_secret_bytes = 32;
 
+// The secrets an encrypted artifact may have been written with: the
+// current one first, then older ones still kept for reading.
+using EncryptionKeys = std::vector<const Secret*>;
+
 class EncryptingSink final : public ByteSink {
  public:
   EncryptingSink(ByteSink& next, const Secret& secret);
@@ -41,11 +45,12 @@ class EncryptingSink final : public ByteSink {
   std::uint64_t m_index = 0;
 };
 
-// Throws Error{integrity} naming the cause: not encrypted by dbkeeper, a
-// different key, or damaged/truncated data.
+// Reads with whichever of `keys` the artifact's key check names. Throws
+// Error{integrity} naming the cause: not encrypted by dbkeeper, none of the
+// keys, or damaged/truncated data.
 class DecryptingSink final : public ByteSink {
  public:
-  DecryptingSink(ByteSink& next, const Secret& secret);
+  DecryptingSink(ByteSink& next, const EncryptionKeys& keys);
   ~DecryptingSink() override;
   void write(std::span<const std::byte> data) override;
   void finish() override;

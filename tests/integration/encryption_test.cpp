@@ -98,6 +98,28 @@ TEST_P(EncryptionTest, stores_ciphertext_and_restores_and_verifies_only_with_the
   EXPECT_TRUE(verify_backup(target, m_repository, "latest", false).passed);
 }
 
+TEST_P(EncryptionTest, after_a_key_change_older_backups_are_read_with_the_previous_key) {
+  const auto& engine = GetParam();
+  engine.create_fixture("fixture_rotated");
+  Target target = engine.target({"fixture_rotated"});
+  target.backup.encryption_key = k_other_key;
+  auto old_backup = run_full_backup(target, m_repository, CompressionSettings{});
+  std::this_thread::sleep_for(1100ms);  // backup ids are one per second
+  target.backup.encryption_key = k_key;
+  target.backup.previous_encryption_keys = {k_other_key};
+  run_full_backup(target, m_repository, CompressionSettings{});
+  for (const auto& entry : m_repository.list(target.name)) {
+    auto report = verify_backup(target, m_repository, entry.manifest.id, false);
+    EXPECT_TRUE(report.passed) << entry.manifest.id << ": " << report.reason;
+  }
+  // Once the previous key is dropped, the older backup is named as unreadable, the newer one is fine.
+  target.backup.previous_encryption_keys.clear();
+  auto report = verify_backup(target, m_repository, old_backup.manifest.id, false);
+  EXPECT_FALSE(report.passed);
+  EXPECT_NE(report.reason.find("different key"), std::string::npos) << report.reason;
+  EXPECT_TRUE(verify_backup(target, m_repository, "latest", false).passed);
+}
+
 TEST_P(EncryptionTest, a_backup_taken_before_encryption_was_turned_on_stays_readable) {
   const auto& engine = GetParam();
   engine.create_fixture("fixture_plain");

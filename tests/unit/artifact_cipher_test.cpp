@@ -45,7 +45,7 @@ std::string encrypt(const std::string& plain, std::size_t piece = 1000, const Se
 
 std::string decrypt(const std::string& stored, std::size_t piece = 4096, const Secret& secret = k_secret) {
   StringSink out;
-  DecryptingSink sink(out, secret);
+  DecryptingSink sink(out, {&secret});
   for (std::size_t i = 0; i < stored.size(); i += piece) sink.write(as_bytes(stored.substr(i, piece)));
   sink.finish();
   EXPECT_TRUE(out.finished);
@@ -88,6 +88,28 @@ TEST(artifact_cipher, hides_the_plaintext_and_never_repeats_a_key) {
 TEST(artifact_cipher, a_wrong_key_is_named_as_such) {
   auto stored = encrypt(random_text(1000));
   EXPECT_NE(decrypt_error(stored, k_other_secret).find("different key"), std::string::npos);
+}
+
+TEST(artifact_cipher, reads_with_whichever_of_several_keys_wrote_it) {
+  auto plain = random_text(3000);
+  auto old_artifact = encrypt(plain, 1000, k_other_secret);
+  auto new_artifact = encrypt(plain, 1000, k_secret);
+  for (const auto& stored : {old_artifact, new_artifact}) {
+    StringSink out;
+    DecryptingSink sink(out, {&k_secret, &k_other_secret});
+    sink.write(as_bytes(stored));
+    sink.finish();
+    EXPECT_EQ(out.text, plain);
+  }
+  StringSink out;
+  Secret third("a third secret that wrote none of them at all");
+  DecryptingSink sink(out, {&k_secret, &third});
+  try {
+    sink.write(as_bytes(old_artifact));
+    FAIL() << "read with keys that did not write it";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("previous_encryption_key_files"), std::string::npos) << e.what();
+  }
 }
 
 TEST(artifact_cipher, any_flipped_byte_fails_authentication) {

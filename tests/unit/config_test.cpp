@@ -363,6 +363,28 @@ TEST_F(ConfigTest, reads_an_encryption_key_file_and_never_shows_the_key) {
   EXPECT_NE(describe_config(load_config(write(k_minimal_target))).find("encryption   off"), std::string::npos);
 }
 
+TEST_F(ConfigTest, reads_previous_encryption_keys_for_reading_only) {
+  auto key = password_file(std::string(40, 'n') + "\n");
+  auto old_key = m_dir.path() / "old.key";
+  std::ofstream(old_key) << std::string(40, 'o') << "\n";
+  ::chmod(old_key.c_str(), 0600);
+  auto config =
+      load_config(write(std::string(k_minimal_target) + "[target.backup]\nencryption_key_file = \"" + key.string() +
+                        "\"\nprevious_encryption_key_files = [\"" + old_key.string() + "\"]\n"));
+  const auto& backup = config.targets[0].backup;
+  ASSERT_EQ(backup.previous_encryption_keys.size(), 1u);
+  EXPECT_EQ(backup.previous_encryption_keys[0].reveal(), std::string(40, 'o'));
+  auto keys = decryption_keys(config.targets[0]);
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0]->reveal(), std::string(40, 'n'));
+  EXPECT_NE(describe_config(config).find("aes-256-gcm, reads with 1 previous key(s)"), std::string::npos);
+  std::ofstream(old_key, std::ios::trunc) << "short\n";
+  auto text = problems(std::string(k_minimal_target) + "[target.backup]\nprevious_encryption_key_files = [\"" +
+                       old_key.string() + "\"]\n");
+  EXPECT_NE(text.find("previous_encryption_key_files: '" + old_key.string() + "' holds 5 bytes"), std::string::npos)
+      << text;
+}
+
 TEST_F(ConfigTest, refuses_a_short_shared_or_parallel_encryption_key) {
   auto key = password_file("too-short\n");
   auto text =

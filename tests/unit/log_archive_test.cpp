@@ -83,7 +83,7 @@ TEST_F(LogArchiveTest, stores_segments_that_read_back_in_order_and_extract_byte_
   EXPECT_EQ(segments[0].closed_before, parse_utc("2026-11-25T17:39:59.500Z"));
   EXPECT_EQ(segments[0].opened_at, parse_utc("2026-11-25T17:00:00.000Z"));
 
-  m_archive.extract(segments[0], m_dir.path() / "out", nullptr);
+  m_archive.extract(segments[0], m_dir.path() / "out", {});
   EXPECT_EQ(read(m_dir.path() / "out"), content);
 }
 
@@ -112,7 +112,7 @@ TEST_F(LogArchiveTest, extract_refuses_a_damaged_segment) {
     file.put('\x7f');
   }
   try {
-    m_archive.extract(segment, m_dir.path() / "out", nullptr);
+    m_archive.extract(segment, m_dir.path() / "out", {});
     FAIL() << "a damaged segment was extracted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::integrity);

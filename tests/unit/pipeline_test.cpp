@@ -122,7 +122,7 @@ TEST(dump_to_artifact, stores_a_tool_output_and_check_artifact_proves_it) {
   EXPECT_EQ(artifact.raw_bytes, 1288895u);  // the bytes `seq 1 200000` prints
   EXPECT_GT(artifact.stored_bytes, 0u);
   EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(dir.path() / "out.zst"));
-  EXPECT_NO_THROW(check_artifact(dir.path() / "out.zst", artifact, nullptr));
+  EXPECT_NO_THROW(check_artifact(dir.path() / "out.zst", artifact, {}));
 
   // Flip one byte in the middle: the check names the artifact and the cause.
   {
@@ -134,7 +134,7 @@ TEST(dump_to_artifact, stores_a_tool_output_and_check_artifact_proves_it) {
     file.put(static_cast<char>(c ^ 0x01));
   }
   try {
-    check_artifact(dir.path() / "out.zst", artifact, nullptr);
+    check_artifact(dir.path() / "out.zst", artifact, {});
     FAIL() << "a flipped byte went unnoticed";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::integrity);
@@ -152,7 +152,7 @@ TEST(dump_to_artifact, with_a_key_stores_only_ciphertext_that_check_artifact_nee
   EXPECT_EQ(artifact.encryption, "aes-256-gcm");
   EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(dir.path() / "out.zst"));
   StringSink plain;
-  EXPECT_NO_THROW(check_artifact(dir.path() / "out.zst", artifact, &key, &plain));
+  EXPECT_NO_THROW(check_artifact(dir.path() / "out.zst", artifact, {&key}, &plain));
   EXPECT_EQ(plain.text.substr(0, 8), "1\n2\n3\n4\n");
   EXPECT_EQ(plain.text.size(), artifact.raw_bytes);
   // Still zstd underneath, but not readable as zstd (or as text) on disk.
@@ -161,7 +161,7 @@ TEST(dump_to_artifact, with_a_key_stores_only_ciphertext_that_check_artifact_nee
   stored.read(head.data(), 4);
   EXPECT_NE(head, "\x28\xb5\x2f\xfd");
   try {
-    check_artifact(dir.path() / "out.zst", artifact, nullptr);
+    check_artifact(dir.path() / "out.zst", artifact, {});
     FAIL() << "an encrypted artifact was read without a key";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::config);
@@ -169,7 +169,7 @@ TEST(dump_to_artifact, with_a_key_stores_only_ciphertext_that_check_artifact_nee
   }
   Secret other("a different secret, also long enough to use");
   try {
-    check_artifact(dir.path() / "out.zst", artifact, &other);
+    check_artifact(dir.path() / "out.zst", artifact, {&other});
     FAIL() << "an encrypted artifact was read with the wrong key";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::integrity);
