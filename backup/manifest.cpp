@@ -52,6 +52,30 @@ TimePoint parse_utc(const std::string& text) {
   return std::chrono::system_clock::from_time_t(timegm(&utc)) + std::chrono::milliseconds(millis);
 }
 
+namespace {
+
+json position_to_json(const LogPosition& p) {
+  json position = json::object();
+  if (!p.binlog_file.empty()) {
+    position["binlog_file"] = p.binlog_file;
+    position["binlog_position"] = p.binlog_position;
+  }
+  if (!p.gtid.empty()) position["gtid"] = p.gtid;
+  if (!p.wal_lsn.empty()) position["wal_lsn"] = p.wal_lsn;
+  return position;
+}
+
+LogPosition position_from_json(const json& position) {
+  LogPosition p;
+  p.binlog_file = position.value("binlog_file", "");
+  p.binlog_position = position.value("binlog_position", std::uint64_t{0});
+  p.gtid = position.value("gtid", "");
+  p.wal_lsn = position.value("wal_lsn", "");
+  return p;
+}
+
+}  // namespace
+
 std::string manifest_to_json(const BackupManifest& m) {
   json artifacts = json::array();
   for (const auto& a : m.artifacts) {
@@ -64,6 +88,7 @@ std::string manifest_to_json(const BackupManifest& m) {
                   {"stored_bytes", a.stored_bytes},
                   {"sha256", a.sha256}};
     if (!a.encryption.empty()) artifact["encryption"] = a.encryption;
+    if (!a.log_position.empty()) artifact["log_position"] = position_to_json(a.log_position);
     if (!a.files.empty()) {
       json files = json::array();
       for (const auto& f : a.files)
@@ -79,13 +104,7 @@ std::string manifest_to_json(const BackupManifest& m) {
     for (const auto& t : list) entries.push_back({{"name", t.name}, {"rows", t.rows}});
     tables[database] = entries;
   }
-  json position = json::object();
-  if (!m.log_position.binlog_file.empty()) {
-    position["binlog_file"] = m.log_position.binlog_file;
-    position["binlog_position"] = m.log_position.binlog_position;
-  }
-  if (!m.log_position.gtid.empty()) position["gtid"] = m.log_position.gtid;
-  if (!m.log_position.wal_lsn.empty()) position["wal_lsn"] = m.log_position.wal_lsn;
+  json position = position_to_json(m.log_position);
 
   json document{
       {"format", BackupManifest::k_format},
@@ -151,16 +170,13 @@ BackupManifest manifest_from_json(const std::string& text) {
                               a.at("sha256"),
                               {},
                               a.value("encryption", "")};
+      if (a.contains("log_position")) artifact.log_position = position_from_json(a.at("log_position"));
       if (a.contains("files"))
         for (const auto& f : a.at("files"))
           artifact.files.push_back({f.at("name"), f.at("raw_bytes"), f.at("stored_bytes"), f.at("sha256")});
       m.artifacts.push_back(std::move(artifact));
     }
-    const auto& position = document.at("log_position");
-    m.log_position.binlog_file = position.value("binlog_file", "");
-    m.log_position.binlog_position = position.value("binlog_position", std::uint64_t{0});
-    m.log_position.gtid = position.value("gtid", "");
-    m.log_position.wal_lsn = position.value("wal_lsn", "");
+    m.log_position = position_from_json(document.at("log_position"));
     return m;
   } catch (const json::exception& e) {
     throw Error(ErrorKind::integrity, std::string("manifest is incomplete: ") + e.what());

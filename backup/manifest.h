@@ -23,6 +23,14 @@ struct ArtifactFile {
   std::string sha256;
 };
 
+struct LogPosition {
+  std::string binlog_file;  // MySQL/MariaDB
+  std::uint64_t binlog_position = 0;
+  std::string gtid;
+  std::string wal_lsn;  // PostgreSQL
+  bool empty() const { return binlog_file.empty() && gtid.empty() && wal_lsn.empty(); }
+};
+
 struct ArtifactRecord {
   std::string name;      // file name inside the backup directory
   std::string database;  // empty for server-wide artifacts (PostgreSQL globals)
@@ -34,19 +42,15 @@ struct ArtifactRecord {
   std::string sha256;               // of the stored (compressed) bytes; for a directory, of its file list
   std::vector<ArtifactFile> files;  // set for directory artifacts only
   std::string encryption;           // "" or "aes-256-gcm" (backup/pipeline/artifact_cipher.h)
+  // MySQL/MariaDB: each database is dumped in its own snapshot, so each has
+  // its own binlog position; a replay into it starts there. The manifest's
+  // log_position is the earliest of them.
+  LogPosition log_position;
 };
 
 struct TableRecord {
   std::string name;  // MySQL: table; PostgreSQL: schema.table
   std::uint64_t rows = 0;
-};
-
-struct LogPosition {
-  std::string binlog_file;  // MySQL/MariaDB
-  std::uint64_t binlog_position = 0;
-  std::string gtid;
-  std::string wal_lsn;  // PostgreSQL
-  bool empty() const { return binlog_file.empty() && gtid.empty() && wal_lsn.empty(); }
 };
 
 struct BackupManifest {

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <span>
+
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
 #include "backup/point_in_time.h"
@@ -49,8 +52,16 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     // Held while the logs are in use: an archive pass removes only replay
     // directories nobody holds (left by a restore that was killed).
     logs_in_use = LockFile::try_acquire(logs->path() / "lock", "restore");
-    replay = LogReplay{{}, entry.manifest.log_position, plan->until, artifact->database, request.to_database};
-    for (const auto& segment : plan->segments) {
+    // Each database was dumped in its own snapshot: replay from its own position.
+    LogPosition start = artifact->log_position.empty() ? entry.manifest.log_position : artifact->log_position;
+    replay = LogReplay{{}, start, plan->until, artifact->database, request.to_database};
+    auto first = std::find_if(plan->segments.begin(), plan->segments.end(),
+                              [&](const LogSegment& segment) { return segment.name == start.binlog_file; });
+    if (first == plan->segments.end())
+      throw Error(ErrorKind::integrity, "database '" + artifact->database + "' of backup '" + entry.manifest.id +
+                                            "' starts in binary log '" + start.binlog_file +
+                                            "', which the log archive does not hold up to that time");
+    for (const auto& segment : std::span(first, plan->segments.end())) {
       replay.files.push_back(logs->path() / segment.name);
       archive.extract(segment, replay.files.back(), decryption_keys(target));
     }

@@ -61,6 +61,8 @@ class MysqlEngine final : public Engine {
         throw Error(ErrorKind::integrity, "dump of database '" + database + "' of target '" + target.name +
                                               "' ended without its 'Dump completed' trailer");
       result.tables[database] = scanner.tables();
+      artifact.log_position = scanner.position();
+      // The first database's snapshot is the earliest: the archive must reach back to it.
       if (result.position.empty()) result.position = scanner.position();
       result.artifacts.push_back(artifact);
     }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -165,6 +166,49 @@ TEST_F(LogArchiveTest, replays_as_new_transactions_under_gtid_strict_mode) {
   EXPECT_EQ(values("pitr_latest"), values("pitr"));
   // The replay was logged as this server's own new transactions.
   EXPECT_NE(admin.query("SELECT @@gtid_binlog_pos").scalar().value_or(""), before);
+}
+
+// Each database is dumped in its own snapshot: what was written to the
+// second while the first was being dumped is in the second's dump, and must
+// not be replayed into it again.
+TEST_F(LogArchiveTest, each_database_of_a_backup_replays_from_its_own_snapshot) {
+  create_mariadb_bulk("pitr_big", 200000);
+  servers().mariadb.admin().execute("DROP DATABASE IF EXISTS pitr_multi_copy");
+  Target target = mariadb_target({"pitr_big", "pitr"});
+  std::atomic<bool> writing = true;
+  std::thread writer([&] {
+    auto options = servers().mariadb.user_options();
+    options.database = "pitr";
+    auto connection = MysqlConnection::connect(options);
+    while (writing) {
+      connection.execute("INSERT INTO t (v) VALUES ('during the backup')");
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  BackupReport full;
+  try {
+    full = run_full_backup(target, m_repository, CompressionSettings{});
+  } catch (...) {
+    writing = false;
+    writer.join();
+    throw;
+  }
+  writing = false;
+  writer.join();
+  ASSERT_EQ(full.manifest.artifacts.size(), 2u);
+  const auto& big = full.manifest.artifacts[0].log_position;
+  const auto& own = full.manifest.artifacts[1].log_position;
+  EXPECT_EQ(full.manifest.log_position.binlog_position, big.binlog_position);
+  // The writer was busy while pitr_big was dumped: pitr's snapshot is later.
+  ASSERT_TRUE(own.binlog_file > big.binlog_file ||
+              (own.binlog_file == big.binlog_file && own.binlog_position > big.binlog_position));
+  write("INSERT INTO t (v) VALUES ('after the backup')");
+  wait_for_the_next_second();
+  auto pass = run_log_archive(target, m_repository, CompressionSettings{});
+  restore_backup(target, m_repository,
+                 RestoreRequest{"latest", "pitr_multi_copy", "pitr", false, pass.progress.complete_until});
+  EXPECT_EQ(values("pitr_multi_copy"), values("pitr"));
+  EXPECT_EQ(values("pitr_multi_copy").back(), "after the backup");
 }
 
 TEST_F(LogArchiveTest, verification_checks_the_archived_logs_that_follow_the_backup) {

@@ -54,6 +54,22 @@ TEST(manifest, round_trips_directory_artifacts) {
   EXPECT_EQ(back.artifacts[1].files[1].raw_bytes, 400u);
 }
 
+TEST(manifest, round_trips_encryption_and_each_artifacts_own_log_position) {
+  auto m = sample();
+  m.artifacts[0].encryption = "aes-256-gcm";
+  m.artifacts[0].log_position = {"binlog.000003", 77, "0-1-12", ""};
+  auto back = manifest_from_json(manifest_to_json(m));
+  EXPECT_EQ(back.artifacts[0].encryption, "aes-256-gcm");
+  EXPECT_EQ(back.artifacts[0].log_position.binlog_file, "binlog.000003");
+  EXPECT_EQ(back.artifacts[0].log_position.binlog_position, 77u);
+  EXPECT_EQ(back.artifacts[0].log_position.gtid, "0-1-12");
+  // A manifest written before either existed reads as clear text with no position of its own.
+  back = manifest_from_json(manifest_to_json(sample()));
+  EXPECT_EQ(back.artifacts[0].encryption, "");
+  EXPECT_TRUE(back.artifacts[0].log_position.empty());
+  EXPECT_EQ(manifest_to_json(sample()).find("encryption"), std::string::npos);
+}
+
 TEST(manifest, detects_an_edited_value) {
   auto text = manifest_to_json(sample());
   auto at = text.find("\"rows\": 7");
