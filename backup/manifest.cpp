@@ -123,6 +123,7 @@ std::string manifest_to_json(const BackupManifest& m) {
       {"artifacts", artifacts},
       {"log_position", position},
   };
+  if (!m.parent.empty()) document["parent"] = m.parent;
   // nlohmann keeps object keys sorted, so dump() is canonical.
   document["checksum"] = sha256_hex(document.dump());
   return document.dump(2) + "\n";
@@ -177,6 +178,7 @@ BackupManifest manifest_from_json(const std::string& text) {
       m.artifacts.push_back(std::move(artifact));
     }
     m.log_position = position_from_json(document.at("log_position"));
+    m.parent = document.value("parent", "");
     return m;
   } catch (const json::exception& e) {
     throw Error(ErrorKind::integrity, std::string("manifest is incomplete: ") + e.what());

@@ -62,6 +62,7 @@ struct BackupManifest {
   std::string server_product;
   std::string server_version;
   std::string type = "full";
+  std::string parent;  // incremental: the backup (full or incremental) whose end it continues from
   std::string tool;
   std::string tool_version;
   TimePoint started_at;

@@ -22,7 +22,9 @@ std::vector<RetentionDecision> prune_target(const Target& target, const Reposito
   auto segments = archive.segments();
   auto log_decisions = plan_log_retention(kept, segments);
   if (!dry_run) {
-    for (std::size_t i = 0; i < backups.size(); ++i) {
+    // Newest first: an incremental goes before the backup it continues from,
+    // so a crash never leaves one whose parent is gone.
+    for (std::size_t i = backups.size(); i-- > 0;) {
       if (decisions[i].keep) continue;
       spdlog::info("deleting backup {} of target '{}': {}", decisions[i].id, target.name, decisions[i].reason);
       repository.delete_backup(backups[i]);

@@ -1,5 +1,10 @@
 #include "backup/retention_plan.h"
 
+#include <algorithm>
+
+#include "backup/backup_chain.h"
+#include "core/error.h"
+
 namespace dbkeeper {
 
 std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& backups, const RetentionPolicy& policy,
@@ -44,7 +49,21 @@ std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& ba
       decision = {manifest.id, false, why};
     }
   }
-  // Non-full backups (incremental, log) stay until their chains are modelled.
+  // An incremental goes with the full backup its chain starts from.
+  for (std::size_t i = 0; i < backups.size(); ++i) {
+    const auto& manifest = backups[i].manifest;
+    if (manifest.type != "incremental") continue;
+    try {
+      const auto& full_id = backup_chain(backups, backups[i]).front().manifest.id;
+      auto full =
+          std::find_if(decisions.begin(), decisions.end(), [&](const RetentionDecision& d) { return d.id == full_id; });
+      bool keep = full != decisions.end() && full->keep;
+      decisions[i] = {manifest.id, keep,
+                      "continues full backup " + full_id + ", which is " + (keep ? "kept" : "deleted")};
+    } catch (const Error& e) {
+      decisions[i] = {manifest.id, false, std::string("cannot be restored: ") + e.what()};
+    }
+  }
   return decisions;
 }
 

@@ -5,8 +5,9 @@
 // A full backup is kept when it is one of the newest `full_count` fulls, or
 // younger than `max_age` (either suffices when both are set). Whatever the
 // policy, these are always kept: the newest full backup, the newest backup
-// that passed verification, and every backup that a kept backup depends on
-// (an incremental's full, once incrementals exist). With no policy, all stay.
+// that passed verification. An incremental backup is kept exactly when the
+// full backup its chain starts from is (a broken chain, which no restore
+// can use, goes). With no policy, all stay.
 // Archived logs follow the full backups they extend.
 
 #include <optional>

@@ -14,6 +14,7 @@ BackupEntry full_backup(const std::string& id, std::chrono::hours age, std::opti
   entry.manifest.id = id;
   entry.manifest.type = "full";
   entry.manifest.finished_at = k_now - age;
+  entry.manifest.started_at = entry.manifest.finished_at - 1min;
   if (verified) entry.verification = VerificationRecord{*verified, true, k_now - age, k_now - age, ""};
   return entry;
 }
@@ -71,11 +72,31 @@ TEST(plan_retention, never_deletes_the_newest_backup_that_passed_verification) {
   EXPECT_EQ(decisions[1].reason, "the newest backup that passed verification");
 }
 
-TEST(plan_retention, keeps_backups_of_other_types) {
-  auto backups = five_days();
-  backups[0].manifest.type = "incremental";
+BackupEntry incremental(const std::string& id, std::chrono::hours age, const std::string& parent) {
+  auto entry = full_backup(id, age);
+  entry.manifest.type = "incremental";
+  entry.manifest.parent = parent;
+  return entry;
+}
+
+TEST(plan_retention, an_incremental_goes_with_the_full_backup_it_continues) {
+  // a (full) <- a1 <- a2;  e (full) <- e1
+  std::vector<BackupEntry> backups{full_backup("a", 240h), incremental("a1", 230h, "a"), incremental("a2", 220h, "a1"),
+                                   full_backup("e", 24h), incremental("e1", 12h, "e")};
   auto decisions = plan_retention(backups, RetentionPolicy{1, std::nullopt}, k_now);
-  EXPECT_TRUE(decisions[0].keep);
+  EXPECT_EQ(kept(decisions), (std::vector<std::string>{"e", "e1"}));
+  EXPECT_EQ(decisions[2].reason, "continues full backup a, which is deleted");
+  EXPECT_EQ(decisions[4].reason, "continues full backup e, which is kept");
+  decisions = plan_retention(backups, RetentionPolicy{2, std::nullopt}, k_now);
+  EXPECT_EQ(kept(decisions).size(), 5u);
+}
+
+TEST(plan_retention, an_incremental_whose_chain_is_broken_is_deleted) {
+  std::vector<BackupEntry> backups{incremental("x1", 100h, "gone"), full_backup("e", 24h)};
+  auto decisions = plan_retention(backups, RetentionPolicy{5, std::nullopt}, k_now);
+  EXPECT_FALSE(decisions[0].keep);
+  EXPECT_NE(decisions[0].reason.find("'gone', which is not in the repository"), std::string::npos)
+      << decisions[0].reason;
 }
 
 }  // namespace
