@@ -56,11 +56,6 @@ std::vector<const Target*> selected_targets(const Invocation& invocation) {
 int command_backup(const Invocation& invocation) {
   const Target& target = require_target(invocation);
   const auto& type = invocation.options["type"].as<std::string>();
-  if (type == "incremental") {
-    std::cerr << "dbkeeper backup: incremental backups are not available yet; nothing was done (full backups and "
-                 "the log archive cover the same points in time)\n";
-    return k_exit_failure;
-  }
   Repository repository(invocation.config.agent.repository);
   if (type == "log") {
     auto pass = run_log_archive(target, repository, compression_settings(target));
@@ -74,12 +69,16 @@ int command_backup(const Invocation& invocation) {
     std::cout << "; complete until " << format_utc(pass.progress.complete_until) << "\n";
     return k_exit_success;
   }
-  auto report = run_full_backup(target, repository, compression_settings(target));
+  auto report = type == "incremental" ? run_incremental_backup(target, repository, compression_settings(target))
+                                      : run_full_backup(target, repository, compression_settings(target));
   std::size_t tables = 0;
   for (const auto& [database, list] : report.manifest.tables) tables += list.size();
-  std::cout << "backup " << report.manifest.id << " of target '" << target.name
-            << "' complete: " << report.manifest.databases.size() << " database(s), " << tables << " table(s), "
-            << human_bytes(report.manifest.raw_bytes()) << " dumped, " << human_bytes(report.manifest.stored_bytes())
+  std::cout << report.manifest.type << " backup " << report.manifest.id << " of target '" << target.name << "'"
+            << (report.manifest.parent.empty() ? "" : " (after " + report.manifest.parent + ")")
+            << " complete: " << report.manifest.databases.size() << " database(s), " << tables << " table(s), "
+            << human_bytes(report.manifest.raw_bytes())
+            << (report.manifest.type == "incremental" ? " of binary log, " : " dumped, ")
+            << human_bytes(report.manifest.stored_bytes())
             << (encryption_key(target) ? " stored encrypted, " : " stored, ") << std::fixed << std::setprecision(1)
             << report.manifest.duration_seconds() << " s\n";
   return k_exit_success;
@@ -198,6 +197,7 @@ int command_restore(const Invocation& invocation) {
   auto report = restore_backup(target, repository, request);
   std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id << " into '"
             << report.to_database << "' on target '" << target.name << "'";
+  if (report.incrementals > 0) std::cout << ", through " << report.incrementals << " incremental backup(s)";
   if (report.until)
     std::cout << ", replayed " << report.log_segments << " archived log(s) up to " << format_utc(*report.until);
   std::cout << ": " << report.tables << " table(s), " << report.rows << " row(s) in " << std::fixed

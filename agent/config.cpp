@@ -112,6 +112,13 @@ void read_schedule(TomlTableReader& target, Target& result, ConfigProblems& prob
   };
   cron("full", result.schedule.full);
   cron("incremental", result.schedule.incremental);
+  if (!result.schedule.incremental.empty()) {
+    const auto* engine = find_engine(result.engine);
+    if (engine && !engine->incremental_backups)
+      schedule.problem("incremental", "incremental backups are not available for engine '" + result.engine +
+                                          "': " + std::string(engine->no_incremental_reason) +
+                                          " (remove the key; full backups still run)");
+  }
   cron("verify", result.schedule.verify);
   cron("prune", result.schedule.prune);
   constexpr std::array<std::string_view, 1> log_modes{"continuous"};

@@ -31,6 +31,10 @@ bool run_once(const std::string& kind, const Target& target, const Repository& r
     run_full_backup(target, repository, compression_settings(target));
     return true;
   }
+  if (kind == "incremental backup") {
+    run_incremental_backup(target, repository, compression_settings(target));
+    return true;
+  }
   if (kind == "verification") {
     auto report = verify_backup(target, repository, "latest", true);
     // A failed verification is a finding, not a hiccup: it is not retried.
@@ -53,6 +57,7 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, JobPool& pool, bool c
       if (auto next = cron.next_after(now)) m_entries.push_back(Entry{&target, kind, cron, *next});
     };
     add(target.schedule.full, "full backup");
+    add(target.schedule.incremental, "incremental backup");
     add(target.schedule.verify, "verification");
     add(target.schedule.prune, "prune");
   }
@@ -91,6 +96,8 @@ void Scheduler::catch_up(const Entry& entry) {
   std::optional<TimePoint> last;
   for (const auto& backup : repository.list(entry.target->name)) {
     if (entry.kind == "full backup" && backup.manifest.type == "full") last = backup.manifest.finished_at;
+    // Any newer backup is a point an incremental would have added.
+    if (entry.kind == "incremental backup") last = backup.manifest.finished_at;
     if (entry.kind == "verification" && backup.verification && backup.verification->passed)
       last = std::max(last.value_or(TimePoint{}), backup.verification->finished_at);
   }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backup/backup_chain.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -32,20 +33,28 @@ void record_backup_attempt(const Repository& repository, const std::string& targ
   }
 }
 
-BackupReport run_full_backup(const Target& target, const Repository& repository,
-                             const CompressionSettings& compression) {
-  const std::string type = "full";
+namespace {
+
+// Lock, clean up, dump into a partial directory, write the manifest, move
+// it into place, count the attempt. `parent` is set for an incremental.
+BackupReport take_backup(const Target& target, const Repository& repository, const CompressionSettings& compression,
+                         const std::string& type, const std::optional<BackupEntry>& parent) {
   auto started = std::chrono::system_clock::now();
   try {
     auto engine = create_engine(target.engine);
     LockFile lock = repository.lock_target(target.name, type);
     repository.remove_partial_backups(target.name);
     PartialBackup partial = repository.begin_backup(target.name, started);
-    spdlog::info("full backup {} of target '{}' started", partial.id(), target.name);
+    if (parent)
+      spdlog::info("{} backup {} of target '{}' started, continuing from backup {}", type, partial.id(), target.name,
+                   parent->manifest.id);
+    else
+      spdlog::info("{} backup {} of target '{}' started", type, partial.id(), target.name);
 
     TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
+    BackupWorkspace workspace{partial.directory(), private_directory.path(), compression};
     DumpResult dump =
-        engine->dump_full(target, BackupWorkspace{partial.directory(), private_directory.path(), compression});
+        parent ? engine->dump_incremental(target, parent->manifest, workspace) : engine->dump_full(target, workspace);
 
     BackupManifest manifest;
     manifest.id = partial.id();
@@ -54,6 +63,7 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
     manifest.server_product = dump.server.product;
     manifest.server_version = dump.server.version;
     manifest.type = type;
+    if (parent) manifest.parent = parent->manifest.id;
     manifest.tool = std::filesystem::path(dump.tool).filename().string();
     manifest.tool_version = dump.tool_version;
     manifest.started_at = started;
@@ -65,13 +75,33 @@ BackupReport run_full_backup(const Target& target, const Repository& repository,
     manifest.row_count_source = dump.row_count_source;
     auto directory = partial.commit(manifest);
     record_backup_attempt(repository, target.name, type, started, nullptr);
-    spdlog::info("full backup {} of target '{}' finished in {:.1f} s: {} bytes stored from {} bytes", manifest.id,
+    spdlog::info("{} backup {} of target '{}' finished in {:.1f} s: {} bytes stored from {} bytes", type, manifest.id,
                  target.name, manifest.duration_seconds(), manifest.stored_bytes(), manifest.raw_bytes());
     return BackupReport{manifest, directory};
   } catch (const std::exception& e) {
     record_backup_attempt(repository, target.name, type, started, &e);
     throw;
   }
+}
+
+}  // namespace
+
+BackupReport run_full_backup(const Target& target, const Repository& repository,
+                             const CompressionSettings& compression) {
+  return take_backup(target, repository, compression, "full", std::nullopt);
+}
+
+BackupReport run_incremental_backup(const Target& target, const Repository& repository,
+                                    const CompressionSettings& compression) {
+  require_incremental_backups(target);
+  auto parent = incremental_parent(repository.list(target.name));
+  if (!parent) {
+    // As pgBackRest does: the first scheduled incremental must not leave the target without any backup.
+    spdlog::warn("target '{}' has no full backup to continue from: taking a full backup instead of an incremental",
+                 target.name);
+    return run_full_backup(target, repository, compression);
+  }
+  return take_backup(target, repository, compression, "incremental", parent);
 }
 
 }  // namespace dbkeeper

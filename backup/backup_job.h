@@ -1,5 +1,5 @@
 #pragma once
-// One full backup of one target, start to finish: lock, clean up after
+// One full or incremental backup of one target, start to finish: lock, clean up after
 // interrupted runs, dump every database through the pipeline, write the
 // manifest, move the backup into place, count the attempt. On any failure
 // the partial directory is removed and older backups are untouched.
@@ -29,5 +29,11 @@ void record_backup_attempt(const Repository& repository, const std::string& targ
 // Throws Error with the cause; the failure is already counted in the repository.
 BackupReport run_full_backup(const Target& target, const Repository& repository,
                              const CompressionSettings& compression);
+
+// The changes since the newest backup whose chain reaches a full backup.
+// Without any full backup, takes a full one instead (and says so). Throws
+// Error{config} before anything is counted for an engine without them.
+BackupReport run_incremental_backup(const Target& target, const Repository& repository,
+                                    const CompressionSettings& compression);
 
 }  // namespace dbkeeper

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,14 +51,16 @@ struct LogArchivePass {
   bool rotated = false;  // the server was asked to close its active log
 };
 
-// Replays archived log files into a restored database, from the full
-// backup's position up to (not including) `until`.
+// Replays log files into a restored database, from the full backup's
+// position up to (not including) `until`, or up to `stop` (a position in
+// the last file: an incremental backup's end).
 struct LogReplay {
   std::vector<std::filesystem::path> files;  // decompressed, in order
   LogPosition start;                         // position in the first file
   TimePoint until;
   std::string from_database;  // the database as the logs name it
   std::string to_database;    // where its changes go
+  std::optional<LogPosition> stop;
 };
 
 class Engine {
@@ -97,6 +100,13 @@ class Engine {
   virtual void replay_logs(const Target& target, const LogReplay& replay,
                            const std::filesystem::path& private_directory) const = 0;
 
+  // The changes since `parent` (a full or incremental backup of the same
+  // target) up to a consistent point, as the binary logs that hold them
+  // (one artifact each), with every table's row count at that point.
+  // Throws Error{config} for an engine that cannot.
+  virtual DumpResult dump_incremental(const Target& target, const BackupManifest& parent,
+                                      const BackupWorkspace& workspace) const = 0;
+
   // Base tables of `database` and their exact row counts.
   virtual std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const = 0;
 };
@@ -107,6 +117,8 @@ struct EngineDefinition {
   unsigned default_port;
   bool archives_logs;                      // supports log = "continuous" and restore --until
   std::string_view no_log_archive_reason;  // why not, when it does not
+  bool incremental_backups;                // supports --type incremental
+  std::string_view no_incremental_reason;  // why not, when it does not
   std::unique_ptr<Engine> (*create)();
 };
 
@@ -118,5 +130,7 @@ std::unique_ptr<Engine> create_engine(std::string_view name);
 // Throws Error{config} with the engine's reason when the target's engine
 // keeps no log archive (no --type log, no restore --until).
 void require_log_archive(const Target& target);
+// The same for incremental backups.
+void require_incremental_backups(const Target& target);
 
 }  // namespace dbkeeper

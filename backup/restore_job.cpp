@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <span>
 
+#include "backup/backup_chain.h"
+#include "backup/chain_replay.h"
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
 #include "backup/point_in_time.h"
@@ -24,6 +26,12 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
                               request.backup_id);
   }
   BackupEntry entry = plan ? plan->base : repository.find(target.name, request.backup_id);
+  // An incremental restores its chain: the full backup's dump, then the
+  // binary logs of each incremental after it.
+  std::vector<BackupEntry> chain{entry};
+  if (!plan) chain = backup_chain(repository.list(target.name), entry);
+  const BackupEntry requested = entry;
+  entry = chain.front();
   const ArtifactRecord* artifact = nullptr;
   std::string available;
   for (const auto& candidate : entry.manifest.artifacts) {
@@ -42,6 +50,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
 
   // Prove the artifact first: a damaged backup must not replace anything.
   check_artifact(entry.directory / artifact->name, *artifact, decryption_keys(target));
+  ChainReplay incrementals(target, repository, chain);
   // The logs too, by extracting them (verified) before anything changes:
   // decompressed beside the archive, on its filesystem.
   std::optional<TempDir> logs;
@@ -85,6 +94,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
                    request.to_database, format_utc(plan->until));
       engine->replay_logs(target, replay, private_directory.path());
     }
+    incrementals.apply(*engine, target, *artifact, request.to_database, private_directory.path());
   } catch (...) {
     // Leave no half-restored database behind under the new name.
     try {
@@ -96,7 +106,8 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   }
 
   RestoreReport report;
-  report.backup_id = entry.manifest.id;
+  report.backup_id = requested.manifest.id;
+  report.incrementals = chain.size() - 1;
   report.from_database = artifact->database;
   report.to_database = request.to_database;
   if (plan) {

@@ -33,6 +33,7 @@ struct RestoreReport {
   std::uint64_t rows = 0;
   std::optional<TimePoint> until;
   std::size_t log_segments = 0;  // archived logs replayed
+  std::size_t incrementals = 0;  // incremental backups replayed after the full one
   double duration_seconds = 0;
 };
 

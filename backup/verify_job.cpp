@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "backup/backup_chain.h"
+#include "backup/chain_replay.h"
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
 #include "backup/point_in_time.h"
@@ -61,11 +63,17 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
   try {
     entry = repository.find(target.name, backup_id);
     report.backup_id = entry->manifest.id;
-    for (const auto& artifact : entry->manifest.artifacts) {
-      try {
-        check_artifact(entry->directory / artifact.name, artifact, decryption_keys(target));
-      } catch (const Error& e) {
-        report.problems.push_back(e.what());
+    // An incremental is only as good as every backup it continues from.
+    auto chain = backup_chain(repository.list(target.name), *entry);
+    for (const auto& backup : chain) {
+      for (const auto& artifact : backup.manifest.artifacts) {
+        try {
+          check_artifact(backup.directory / artifact.name, artifact, decryption_keys(target));
+        } catch (const Error& e) {
+          report.problems.push_back(backup.manifest.id == entry->manifest.id
+                                        ? std::string(e.what())
+                                        : "backup " + backup.manifest.id + " (which it continues from): " + e.what());
+        }
       }
     }
     // The archived binlogs that carry this backup forward are part of what
@@ -89,13 +97,16 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
         engine->drop_database(target, leftover);
       }
       TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
-      for (const auto& artifact : entry->manifest.artifacts) {
+      ChainReplay incrementals(target, repository, chain);
+      const auto& full = chain.front();
+      for (const auto& artifact : full.manifest.artifacts) {
         if (artifact.database.empty()) continue;
         ScratchDatabase scratch(*engine, target, entry->manifest.id);
-        spdlog::info("restoring '{}' of backup {} into scratch database '{}'", artifact.name, entry->manifest.id,
+        spdlog::info("restoring '{}' of backup {} into scratch database '{}'", artifact.name, full.manifest.id,
                      scratch.name());
-        engine->restore_artifact(target, artifact, entry->directory / artifact.name, scratch.name(),
+        engine->restore_artifact(target, artifact, full.directory / artifact.name, scratch.name(),
                                  private_directory.path());
+        incrementals.apply(*engine, target, artifact, scratch.name(), private_directory.path());
         auto expected = entry->manifest.tables.count(artifact.database) ? entry->manifest.tables.at(artifact.database)
                                                                         : std::vector<TableRecord>{};
         for (auto& problem : compare_tables(expected, engine->count_rows(target, scratch.name())))

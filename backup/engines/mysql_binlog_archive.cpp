@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 #include "backup/dump_stream.h"
 #include "backup/engines/mysql_client_tools.h"
@@ -143,12 +144,12 @@ void replay_binlogs(const Target& target, const LogReplay& replay, const fs::pat
   std::string stop = format_utc(seconds).substr(0, 19);
   stop[10] = ' ';
   ProcessSpec decode;
-  decode.argv = {tool,
-                 "--no-defaults",
-                 "--start-position=" + std::to_string(replay.start.binlog_position),
-                 "--stop-datetime=" + stop,
-                 "--rewrite-db=" + replay.from_database + "->" + replay.to_database,
-                 "--database=" + (mariadb_tool ? replay.from_database : replay.to_database)};
+  decode.argv = {
+      tool, "--no-defaults", "--start-position=" + std::to_string(replay.start.binlog_position),
+      // An incremental ends at a position (in the last file), a point in time at a second.
+      replay.stop ? "--stop-position=" + std::to_string(replay.stop->binlog_position) : "--stop-datetime=" + stop,
+      "--rewrite-db=" + replay.from_database + "->" + replay.to_database,
+      "--database=" + (mariadb_tool ? replay.from_database : replay.to_database)};
   // The replayed changes are new transactions of this server: they must
   // not reuse the original GTIDs (strict mode refuses them, replicas would
   // skip them as already applied).
@@ -165,6 +166,120 @@ void replay_binlogs(const Target& target, const LogReplay& replay, const fs::pat
              {"/*M!100001 SET @@session.gtid_seq_no=", "/*M!100001 SET @@session.gtid_domain_id=",
               "/*M!100001 SET @@session.server_id="},
              "replaying the binary logs of target '" + target.name + "' into database '" + replay.to_database + "'");
+}
+
+namespace {
+
+// The binlog position a new consistent snapshot sees, with the snapshot
+// left open on `connection` for counting rows in it.
+ServerLogPosition open_consistent_snapshot(MysqlConnection& connection) {
+  bool mariadb = connection.query("SELECT VERSION()").scalar().value_or("").find("MariaDB") != std::string::npos;
+  if (mariadb) {
+    // MariaDB reports the position its snapshot is consistent with: no lock.
+    connection.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+    ServerLogPosition position;
+    for (const auto& row : connection.query("SHOW STATUS LIKE 'binlog_snapshot_%'").rows) {
+      if (!row[0] || !row[1]) continue;
+      if (*row[0] == "Binlog_snapshot_file") position.file = *row[1];
+      if (*row[0] == "Binlog_snapshot_position") position.position = std::stoull(*row[1]);
+    }
+    if (position.file.empty()) throw Error(ErrorKind::query, "the server reported no Binlog_snapshot_file");
+    return position;
+  }
+  // MySQL: hold writes for as long as it takes to start the snapshot.
+  connection.execute("FLUSH TABLES WITH READ LOCK");
+  try {
+    connection.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+    auto position = active_position(connection);
+    connection.execute("UNLOCK TABLES");
+    return position;
+  } catch (...) {
+    connection.execute("UNLOCK TABLES");
+    throw;
+  }
+}
+
+std::vector<TableRecord> count_tables_in_snapshot(MysqlConnection& connection, const std::string& database) {
+  std::vector<TableRecord> tables;
+  auto names = connection.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = " +
+      connection.quote_string(database) + " ORDER BY table_name");
+  for (const auto& row : names.rows) {
+    auto count = connection.query("SELECT COUNT(*) FROM " + MysqlConnection::quote_identifier(database) + "." +
+                                  MysqlConnection::quote_identifier(*row[0]));
+    tables.push_back({*row[0], std::stoull(count.scalar().value_or("0"))});
+  }
+  return tables;
+}
+
+}  // namespace
+
+DumpResult dump_binlog_incremental(const Target& target, MysqlConnection& connection, const BackupManifest& parent,
+                                   const BackupWorkspace& workspace) {
+  if (connection.query("SELECT @@log_bin").scalar().value_or("0") != "1")
+    throw Error(ErrorKind::config, "the binary log is off on target '" + target.name +
+                                       "' (start the server with log_bin): incremental backups are made of it");
+  const auto& parent_file = parent.log_position.binlog_file;
+  if (parent_file.empty())
+    throw Error(ErrorKind::config,
+                "backup '" + parent.id + "' has no binary log position (was the binary log off?); take a full backup");
+  DumpResult result;
+  result.databases = target.databases.empty() ? parent.databases : target.databases;
+  if (result.databases != parent.databases)
+    throw Error(ErrorKind::config, "the databases of target '" + target.name + "' changed since backup '" + parent.id +
+                                       "'; take a full backup");
+
+  auto end = open_consistent_snapshot(connection);
+  for (const auto& database : result.databases)
+    result.tables[database] = count_tables_in_snapshot(connection, database);
+  connection.execute("COMMIT");
+  // Closes the log holding the end, so the copy below is whole and the next
+  // incremental starts in a later file.
+  connection.execute("FLUSH BINARY LOGS");
+
+  // A full backup's file holds events before and after its snapshot; an
+  // incremental copied its end file whole, after closing it.
+  auto first = require_sequence(parent_file) + (parent.type == "full" ? 0 : 1);
+  auto last = require_sequence(end.file);
+  if (last + 1 < first)
+    throw Error(ErrorKind::integrity, "the binary log numbering of target '" + target.name + "' went back (now " +
+                                          end.file + ", backup '" + parent.id + "' ended in " + parent_file +
+                                          "): RESET MASTER, or another server answers; take a full backup");
+  std::map<std::uint64_t, std::string> on_server;
+  for (const auto& name : server_log_files(connection))
+    if (auto sequence = log_file_sequence(name)) on_server[*sequence] = name;
+  std::string tool = first_available_tool({"mariadb-binlog", "mysqlbinlog"});
+  auto credentials = mysql_credentials_file(target, workspace.private_directory);
+  for (auto sequence = first; sequence <= last; ++sequence) {
+    auto found = on_server.find(sequence);
+    if (found == on_server.end())
+      throw Error(ErrorKind::integrity, "binary log number " + std::to_string(sequence) + " of target '" + target.name +
+                                            "', needed since backup '" + parent.id +
+                                            "', is no longer on the server (purged); take a full backup");
+    const auto& name = found->second;
+    ProcessSpec spec;
+    spec.argv = mysql_client_arguments(tool, target, credentials);
+    spec.argv.insert(spec.argv.end(), {"--read-from-remote-server", "--raw",
+                                       "--result-file=" + workspace.private_directory.string() + "/", name});
+    run_tool(spec, "binary log '" + name + "' of target '" + target.name + "'");
+    auto raw = workspace.private_directory / name;
+    ArtifactRecord artifact;
+    artifact.name = name + ".zst";
+    artifact.format = "binlog";
+    {
+      ArtifactWriter writer(workspace.directory / artifact.name, workspace.compression, encryption_key(target));
+      pump_file(raw, writer);
+      writer.describe(artifact);
+    }
+    fs::remove(raw);
+    result.artifacts.push_back(artifact);
+  }
+  result.tool = tool;
+  result.tool_version = tool_version(tool);
+  result.position.binlog_file = end.file;
+  result.position.binlog_position = end.position;
+  result.row_count_source = "counted with SELECT COUNT(*) in the consistent snapshot the binary logs are copied up to";
+  return result;
 }
 
 }  // namespace dbkeeper

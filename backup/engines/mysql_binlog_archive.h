@@ -11,6 +11,7 @@
 // database's events (--rewrite-db, --database), and feeds them to `mariadb`.
 
 #include "backup/engine.h"
+#include "core/mysql_connection.h"
 
 namespace dbkeeper {
 
@@ -18,5 +19,13 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
                                const std::vector<std::string>& start_files, const BackupWorkspace& workspace);
 
 void replay_binlogs(const Target& target, const LogReplay& replay, const std::filesystem::path& private_directory);
+
+// An incremental backup: a consistent snapshot (MariaDB: START TRANSACTION
+// WITH CONSISTENT SNAPSHOT and its binlog_snapshot_* position; MySQL: the
+// same under a brief FLUSH TABLES WITH READ LOCK) in which every table is
+// counted, then FLUSH BINARY LOGS and a copy of every binary log from the
+// parent's end to the snapshot's position, one artifact each.
+DumpResult dump_binlog_incremental(const Target& target, MysqlConnection& connection, const BackupManifest& parent,
+                                   const BackupWorkspace& workspace);
 
 }  // namespace dbkeeper

@@ -119,6 +119,14 @@ class MysqlEngine final : public Engine {
     replay_binlogs(target, replay, private_directory);
   }
 
+  DumpResult dump_incremental(const Target& target, const BackupManifest& parent,
+                              const BackupWorkspace& workspace) const override {
+    auto connection = MysqlConnection::connect(mysql_connect_options(target));
+    auto result = dump_binlog_incremental(target, connection, parent, workspace);
+    result.server = identity(connection);
+    return result;
+  }
+
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {
     auto connection = MysqlConnection::connect(mysql_connect_options(target));
     std::vector<TableRecord> tables;

@@ -199,6 +199,11 @@ class PostgresEngine final : public Engine {
     require_log_archive(target);
   }
 
+  DumpResult dump_incremental(const Target& target, const BackupManifest&, const BackupWorkspace&) const override {
+    require_incremental_backups(target);
+    return {};
+  }
+
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {
     auto connection = PostgresConnection::connect(postgres_connect_options(target, database));
     return count_tables(connection);

@@ -95,11 +95,14 @@ TEST_F(CliTest, unknown_backup_type_is_a_usage_error) {
       << result.stderr_text;
 }
 
-TEST_F(CliTest, incremental_backups_are_not_built_yet_and_fail_plainly) {
-  auto result = run_dbkeeper({"backup", "shop", "--type", "incremental", "--config", valid_config()});
+TEST_F(CliTest, incremental_backups_of_postgres_are_refused_with_the_reason_and_nothing_counted) {
+  auto repository = m_dir.path() / "repository";
+  auto config = write_config("[agent]\nrepository = \"" + repository.string() +
+                             "\"\n[[target]]\nname = \"billing\"\nengine = \"postgres\"\nuser = \"backup\"\n");
+  auto result = run_dbkeeper({"backup", "billing", "--type", "incremental", "--config", config});
   EXPECT_EQ(result.status.code, 1);
-  EXPECT_NE(result.stderr_text.find("not available yet"), std::string::npos) << result.stderr_text;
-  EXPECT_NE(result.stderr_text.find("nothing was done"), std::string::npos) << result.stderr_text;
+  EXPECT_NE(result.stderr_text.find("PostgreSQL's full backups are logical"), std::string::npos) << result.stderr_text;
+  EXPECT_FALSE(std::filesystem::exists(repository / "billing" / "state.json"));
 }
 
 TEST_F(CliTest, restore_until_names_a_bad_time_as_a_usage_error) {

@@ -286,6 +286,16 @@ log = "continuous"
       << text;
 }
 
+TEST_F(ConfigTest, refuses_an_incremental_schedule_for_postgres_naming_why) {
+  auto text = problems(
+      "[[target]]\nname = \"billing\"\nengine = \"postgres\"\nuser = \"backup\"\n"
+      "[target.schedule]\nincremental = \"0 * * * *\"\n");
+  EXPECT_NE(text.find("target[0].schedule.incremental: incremental backups are not available for engine 'postgres'"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(problems(std::string(k_minimal_target) + "[target.schedule]\nincremental = \"0 * * * *\"\n"), "");
+}
+
 TEST_F(ConfigTest, reads_the_log_archive_interval) {
   auto config = load_config(write(std::string(k_minimal_target) +
                                   "[target.schedule]\nlog = \"continuous\"\n[target.backup]\nlog_archive_interval = "
