@@ -54,7 +54,7 @@ std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& ba
     const auto& manifest = backups[i].manifest;
     if (manifest.type != "incremental") continue;
     try {
-      const auto& full_id = backup_chain(backups, backups[i]).front().manifest.id;
+      std::string full_id = backup_chain(backups, backups[i]).front().manifest.id;
       auto full =
           std::find_if(decisions.begin(), decisions.end(), [&](const RetentionDecision& d) { return d.id == full_id; });
       bool keep = full != decisions.end() && full->keep;
