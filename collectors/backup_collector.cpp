@@ -23,7 +23,10 @@ constexpr const char* k_backup_types[] = {"full"};
 class BackupCollector final : public Collector {
  public:
   BackupCollector(const Target& target, std::filesystem::path repository)
-      : m_target(target.name), m_continuous_log(target.schedule.continuous_log), m_repository(std::move(repository)) {}
+      : m_target(target.name),
+        m_continuous_log(target.schedule.continuous_log),
+        m_incremental_scheduled(!target.schedule.incremental.empty()),
+        m_repository(std::move(repository)) {}
 
   void refresh() override {
     Repository repository(m_repository);
@@ -99,6 +102,7 @@ class BackupCollector final : public Collector {
     for (const auto& [type, counters] : state.backups) types.insert(type);
     for (const auto& backup : backups) types.insert(backup.manifest.type);
     if (m_continuous_log || !log.segments.empty()) types.insert("log");
+    if (m_incremental_scheduled) types.insert("incremental");
 
     for (const auto& type : types) {
       std::vector<prometheus::ClientMetric::Label> labels{{"target", m_target}, {"type", type}};
@@ -173,6 +177,7 @@ class BackupCollector final : public Collector {
 
   std::string m_target;
   bool m_continuous_log;
+  bool m_incremental_scheduled;
   LogSegmentCache m_segment_cache;  // refresh() only
   std::filesystem::path m_repository;
   mutable std::mutex m_mutex;
