@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backup/backup_job.h"
 #include "backup/repository.h"
 #include "core/temp_dir.h"
 #include "core/unique_fd.h"
@@ -162,6 +163,26 @@ TEST_F(DaemonTest, an_every_minute_schedule_backs_up_and_prunes_by_itself) {
   EXPECT_TRUE(eventually([&] { return repository().list("shop").size() == 1; }, 20s)) << agent.log();
   EXPECT_NE(agent.log().find("is overdue (last never); running it now"), std::string::npos) << agent.log();
   EXPECT_NE(agent.log().find("deleting backup"), std::string::npos) << agent.log();
+}
+
+TEST_F(DaemonTest, an_incremental_schedule_continues_from_the_newest_backup) {
+  write_config(target("shop", "[target.schedule]\nincremental = \"* * * * *\"\n"));
+  Target shop = mariadb_target({"daemon_fixture"});
+  shop.name = "shop";
+  auto full = run_full_backup(shop, repository(), CompressionSettings{});
+  // Fresh, so nothing is overdue: the first incremental runs at the next minute.
+  AgentProcess agent(m_config, m_port);
+  servers().mariadb.admin().execute(
+      "INSERT INTO daemon_fixture.`order` (id, customer_id, total) VALUES (900, 1, 9.00)");
+  ASSERT_TRUE(eventually([&] { return repository().list("shop").size() >= 2; }, 75s)) << agent.log();
+  auto incremental = repository().list("shop")[1].manifest;
+  EXPECT_EQ(incremental.type, "incremental");
+  EXPECT_EQ(incremental.parent, full.manifest.id);
+  EXPECT_EQ(agent.log().find("is overdue"), std::string::npos) << agent.log();
+  EXPECT_TRUE(eventually(
+      [&] { return value(R"(dbkeeper_backup_runs_total{target="shop",type="incremental",result="success"})") >= 1; },
+      10s))
+      << agent.log();
 }
 
 TEST_F(DaemonTest, a_sigkill_during_a_scheduled_backup_leaves_nothing_and_the_restart_succeeds) {
