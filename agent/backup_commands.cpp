@@ -114,6 +114,7 @@ int command_list(const Invocation& invocation) {
             {"encrypted", std::all_of(m.artifacts.begin(), m.artifacts.end(),
                                       [](const ArtifactRecord& a) { return !a.encryption.empty(); })},
             {"verified", entry.verification ? nlohmann::json(entry.verification->passed) : nlohmann::json(nullptr)}};
+        if (!m.parent.empty()) object["parent"] = m.parent;
         array.push_back(object);
       } else {
         char duration[32];

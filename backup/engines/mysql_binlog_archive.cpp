@@ -199,19 +199,6 @@ ServerLogPosition open_consistent_snapshot(MysqlConnection& connection) {
   }
 }
 
-std::vector<TableRecord> count_tables_in_snapshot(MysqlConnection& connection, const std::string& database) {
-  std::vector<TableRecord> tables;
-  auto names = connection.query(
-      "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = " +
-      connection.quote_string(database) + " ORDER BY table_name");
-  for (const auto& row : names.rows) {
-    auto count = connection.query("SELECT COUNT(*) FROM " + MysqlConnection::quote_identifier(database) + "." +
-                                  MysqlConnection::quote_identifier(*row[0]));
-    tables.push_back({*row[0], std::stoull(count.scalar().value_or("0"))});
-  }
-  return tables;
-}
-
 }  // namespace
 
 DumpResult dump_binlog_incremental(const Target& target, MysqlConnection& connection, const BackupManifest& parent,
@@ -230,8 +217,7 @@ DumpResult dump_binlog_incremental(const Target& target, MysqlConnection& connec
                                        "'; take a full backup");
 
   auto end = open_consistent_snapshot(connection);
-  for (const auto& database : result.databases)
-    result.tables[database] = count_tables_in_snapshot(connection, database);
+  for (const auto& database : result.databases) result.tables[database] = count_table_rows(connection, database);
   connection.execute("COMMIT");
   // Closes the log holding the end, so the copy below is whole and the next
   // incremental starts in a later file.

@@ -129,16 +129,7 @@ class MysqlEngine final : public Engine {
 
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {
     auto connection = MysqlConnection::connect(mysql_connect_options(target));
-    std::vector<TableRecord> tables;
-    auto names = connection.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = " +
-        connection.quote_string(database) + " ORDER BY table_name");
-    for (const auto& row : names.rows) {
-      auto count = connection.query("SELECT COUNT(*) FROM " + MysqlConnection::quote_identifier(database) + "." +
-                                    MysqlConnection::quote_identifier(*row[0]));
-      tables.push_back({*row[0], std::stoull(count.scalar().value_or("0"))});
-    }
-    return tables;
+    return count_table_rows(connection, database);
   }
 
  private:
@@ -165,6 +156,19 @@ class MysqlEngine final : public Engine {
 };
 
 }  // namespace
+
+std::vector<TableRecord> count_table_rows(MysqlConnection& connection, const std::string& database) {
+  std::vector<TableRecord> tables;
+  auto names = connection.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = " +
+      connection.quote_string(database) + " ORDER BY table_name");
+  for (const auto& row : names.rows) {
+    auto count = connection.query("SELECT COUNT(*) FROM " + MysqlConnection::quote_identifier(database) + "." +
+                                  MysqlConnection::quote_identifier(*row[0]));
+    tables.push_back({*row[0], std::stoull(count.scalar().value_or("0"))});
+  }
+  return tables;
+}
 
 std::unique_ptr<Engine> make_mysql_engine(bool mariadb) {
   return std::make_unique<MysqlEngine>(mariadb);

@@ -5,6 +5,9 @@
 // backup are each handled without losing anything.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <fstream>
@@ -208,6 +211,36 @@ TEST_F(IncrementalTest, prune_deletes_the_incrementals_of_a_deleted_full_backup)
   std::vector<std::string> left;
   for (const auto& entry : m_repository.list(target.name)) left.push_back(entry.manifest.id);
   EXPECT_EQ(left, (std::vector<std::string>{new_full.manifest.id, new_incremental.manifest.id}));
+}
+
+TEST_F(IncrementalTest, the_cli_takes_lists_and_restores_an_incremental) {
+  auto password = m_dir.path() / "password";
+  std::ofstream(password) << k_test_password << "\n";
+  ::chmod(password.c_str(), 0600);
+  auto config = (m_dir.path() / "dbkeeper.toml").string();
+  std::ofstream(config) << "[agent]\nrepository = \"" << (m_dir.path() / "cli-repository").string() << "\"\n"
+                        << "[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nport = " << servers().mariadb.port()
+                        << "\nuser = \"" << k_test_user << "\"\npassword_file = \"" << password.string()
+                        << "\"\ndatabases = [\"inc_a\"]\n";
+  auto full = run_dbkeeper({"backup", "shop", "--type", "full", "--config", config});
+  ASSERT_EQ(full.status.code, 0) << full.stderr_text;
+  sql("INSERT INTO inc_a.t (v) VALUES ('from the cli')");
+  next_id();
+  auto incremental = run_dbkeeper({"backup", "shop", "--type", "incremental", "--config", config});
+  ASSERT_EQ(incremental.status.code, 0) << incremental.stderr_text;
+  EXPECT_NE(incremental.stdout_text.find("incremental backup "), std::string::npos) << incremental.stdout_text;
+  EXPECT_NE(incremental.stdout_text.find(" of binary log, "), std::string::npos) << incremental.stdout_text;
+
+  auto listed = run_dbkeeper({"list", "--json", "--config", config});
+  auto entries = nlohmann::json::parse(listed.stdout_text);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1]["type"], "incremental");
+  EXPECT_EQ(entries[1]["parent"], entries[0]["id"]);
+
+  auto restored = run_dbkeeper({"restore", "shop", "--backup", "latest", "--to-db", "inc_a_copy", "--config", config});
+  EXPECT_EQ(restored.status.code, 0) << restored.stderr_text;
+  EXPECT_NE(restored.stdout_text.find("through 1 incremental backup(s)"), std::string::npos) << restored.stdout_text;
+  EXPECT_EQ(mariadb_content("inc_a_copy"), mariadb_content("inc_a"));
 }
 
 TEST_F(IncrementalTest, encrypted_incrementals_restore_with_the_key) {
