@@ -34,6 +34,16 @@ std::vector<std::string> server_log_files(MysqlConnection& connection) {
   return names;
 }
 
+// Whether `tool --help` lists `option` (tools of different releases differ).
+bool knows_option(const std::string& tool, const std::string& option) {
+  try {
+    auto help = run_process(ProcessSpec{.argv = {tool, "--no-defaults", "--help"}}, std::chrono::seconds(10));
+    return help.stdout_text.find(option) != std::string::npos;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 std::uint64_t require_sequence(const std::string& name) {
   auto sequence = log_file_sequence(name);
   if (!sequence) throw Error(ErrorKind::integrity, "binary log '" + name + "' has no numeric suffix");
@@ -154,6 +164,10 @@ void replay_binlogs(const Target& target, const LogReplay& replay, const fs::pat
   // not reuse the original GTIDs (strict mode refuses them, replicas would
   // skip them as already applied).
   if (!mariadb_tool) decode.argv.push_back("--skip-gtids");
+  // The replay follows positions, not GTIDs: a GTID that goes back (logged
+  // by a server without gtid_strict_mode, after a manual replay, say) must
+  // not stop it, and mariadb-binlog 10.8+ stops there unless told not to.
+  if (mariadb_tool && knows_option(tool, "gtid-strict-mode")) decode.argv.push_back("--skip-gtid-strict-mode");
   for (const auto& file : replay.files) decode.argv.push_back(file.string());
   decode.environment.emplace_back("TZ", "UTC");
 
