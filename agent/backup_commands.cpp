@@ -153,7 +153,7 @@ int command_list(const Invocation& invocation) {
     if (!json_output && window.start)
       recovery_lines.push_back(target->name + ": restorable from " + format_utc(*window.start) + " to " +
                                format_utc(*window.end) +
-                               (segments.empty() ? " (at its full backups)" : " (any second, with --until)"));
+                               (segments.empty() ? " (at its backups)" : " (any second, with --until)"));
     for (const auto& problem : problems) spdlog::warn("target '{}': {}", target->name, problem);
   }
   if (json_output) std::cout << array.dump(2) << "\n";

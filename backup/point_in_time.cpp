@@ -1,5 +1,6 @@
 #include "backup/point_in_time.h"
 
+#include "backup/backup_chain.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -33,6 +34,16 @@ RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const st
                                const std::optional<LogArchiveProgress>& progress) {
   RecoveryWindow window;
   for (const auto& backup : backups) {
+    // An incremental is a restore point of its own, when its chain is whole.
+    if (backup.manifest.type == "incremental") {
+      try {
+        backup_chain(backups, backup);
+      } catch (const Error&) {
+        continue;
+      }
+      if (!window.end || backup.manifest.finished_at > *window.end) window.end = backup.manifest.finished_at;
+      continue;
+    }
     if (backup.manifest.type != "full") continue;
     if (!window.start || backup.manifest.finished_at < *window.start) window.start = backup.manifest.finished_at;
     auto reach = reachable_until(backup.manifest, segments, progress);

@@ -19,7 +19,7 @@ namespace dbkeeper {
 
 struct RecoveryWindow {
   std::optional<TimePoint> start;  // the oldest full backup's end
-  std::optional<TimePoint> end;    // the newest point any full backup reaches
+  std::optional<TimePoint> end;    // the newest point any full backup reaches, or an incremental ends at
 };
 
 // The unbroken run of segments starting with the one named `first`; empty

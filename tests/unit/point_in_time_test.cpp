@@ -70,6 +70,18 @@ TEST(recovery_window, a_full_whose_log_was_never_archived_reaches_only_its_own_e
   EXPECT_EQ(*window.end, at("05:00"));
 }
 
+TEST(recovery_window, reaches_the_newest_incremental_with_a_whole_chain) {
+  auto incremental = full("i", "09:30", "binlog.000006");
+  incremental.manifest.type = "incremental";
+  incremental.manifest.parent = "a";
+  auto orphan = full("o", "11:00", "binlog.000007");
+  orphan.manifest.type = "incremental";
+  orphan.manifest.parent = "deleted";
+  auto window = recovery_window({full("a", "05:00", "binlog.000003"), incremental, orphan}, {}, std::nullopt);
+  EXPECT_EQ(*window.start, at("05:00"));
+  EXPECT_EQ(*window.end, at("09:30"));
+}
+
 TEST(recovery_window, is_empty_without_full_backups) {
   auto window = recovery_window({}, chain(), k_progress);
   EXPECT_FALSE(window.start);
