@@ -37,9 +37,8 @@ ChainReplay::ChainReplay(const Target& target, const Repository& repository, std
 void ChainReplay::apply(const Engine& engine, const Target& target, const ArtifactRecord& base_artifact,
                         const std::string& to_database, const std::filesystem::path& private_directory) const {
   if (m_chain.size() < 2) return;
-  // Each database was dumped in its own snapshot: replay from its own position.
   const auto& full = m_chain.front().manifest;
-  LogPosition start = base_artifact.log_position.empty() ? full.log_position : base_artifact.log_position;
+  const LogPosition& start = replay_start(full, base_artifact);
   auto first = std::find_if(m_files.begin(), m_files.end(),
                             [&](const auto& file) { return file.filename() == start.binlog_file; });
   if (first == m_files.end())

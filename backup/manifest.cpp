@@ -76,6 +76,10 @@ LogPosition position_from_json(const json& position) {
 
 }  // namespace
 
+const LogPosition& replay_start(const BackupManifest& full, const ArtifactRecord& artifact) {
+  return artifact.log_position.empty() ? full.log_position : artifact.log_position;
+}
+
 std::string manifest_to_json(const BackupManifest& m) {
   json artifacts = json::array();
   for (const auto& a : m.artifacts) {

@@ -53,6 +53,13 @@ struct TableRecord {
   std::uint64_t rows = 0;
 };
 
+struct BackupManifest;
+
+// Where a binlog replay into `artifact`'s database starts: its own
+// snapshot's position, or the backup's for manifests written before
+// artifacts had one.
+const LogPosition& replay_start(const BackupManifest& full, const ArtifactRecord& artifact);
+
 struct BackupManifest {
   static constexpr int k_format = 1;
 

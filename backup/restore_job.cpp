@@ -61,8 +61,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     // Held while the logs are in use: an archive pass removes only replay
     // directories nobody holds (left by a restore that was killed).
     logs_in_use = LockFile::try_acquire(logs->path() / "lock", "restore");
-    // Each database was dumped in its own snapshot: replay from its own position.
-    LogPosition start = artifact->log_position.empty() ? entry.manifest.log_position : artifact->log_position;
+    const LogPosition& start = replay_start(entry.manifest, *artifact);
     replay = LogReplay{{}, start, plan->until, artifact->database, request.to_database};
     auto first = std::find_if(plan->segments.begin(), plan->segments.end(),
                               [&](const LogSegment& segment) { return segment.name == start.binlog_file; });
