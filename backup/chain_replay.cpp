@@ -14,10 +14,7 @@ namespace dbkeeper {
 ChainReplay::ChainReplay(const Target& target, const Repository& repository, std::vector<BackupEntry> chain)
     : m_chain(std::move(chain)) {
   if (m_chain.size() < 2) return;
-  LogArchive archive(repository, target.name);
-  std::filesystem::create_directories(archive.directory());
-  m_directory.emplace(archive.directory(), k_replay_directory_prefix);
-  m_in_use = LockFile::try_acquire(m_directory->path() / "lock", "restore");
+  m_directory.emplace(LogArchive(repository, target.name));
   for (std::size_t i = 1; i < m_chain.size(); ++i) {
     const auto& backup = m_chain[i];
     for (const auto& artifact : backup.manifest.artifacts) {

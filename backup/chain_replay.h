@@ -8,9 +8,8 @@
 #include <vector>
 
 #include "backup/engine.h"
+#include "backup/log_archive.h"
 #include "backup/repository.h"
-#include "core/lock_file.h"
-#include "core/temp_dir.h"
 
 namespace dbkeeper {
 
@@ -31,8 +30,7 @@ class ChainReplay {
 
  private:
   std::vector<BackupEntry> m_chain;
-  std::optional<TempDir> m_directory;
-  std::optional<LockFile> m_in_use;
+  std::optional<ReplayDirectory> m_directory;
   std::vector<std::filesystem::path> m_files;
 };
 

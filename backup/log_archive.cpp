@@ -249,4 +249,17 @@ void LogArchive::extract(const LogSegment& segment, const fs::path& destination,
   }
 }
 
+namespace {
+
+TempDir create_replay_directory(const LogArchive& archive) {
+  std::filesystem::create_directories(archive.directory());
+  return TempDir(archive.directory(), k_replay_directory_prefix);
+}
+
+}  // namespace
+
+ReplayDirectory::ReplayDirectory(const LogArchive& archive)
+    : m_directory(create_replay_directory(archive)),
+      m_in_use(LockFile::try_acquire(m_directory.path() / "lock", "restore")) {}
+
 }  // namespace dbkeeper

@@ -23,6 +23,7 @@
 #include "backup/pipeline/zstd_compressor.h"
 #include "core/lock_file.h"
 #include "core/secret.h"
+#include "core/temp_dir.h"
 
 namespace dbkeeper {
 
@@ -102,6 +103,20 @@ class LogArchive {
 
  private:
   std::filesystem::path m_directory;
+};
+
+// A directory beside the archive (on the repository's filesystem) for
+// binlogs decompressed for a replay, locked for as long as it exists: an
+// archive pass removes only replay directories nobody holds, left by a
+// restore that was killed.
+class ReplayDirectory {
+ public:
+  explicit ReplayDirectory(const LogArchive& archive);
+  const std::filesystem::path& path() const { return m_directory.path(); }
+
+ private:
+  TempDir m_directory;
+  std::optional<LockFile> m_in_use;
 };
 
 }  // namespace dbkeeper

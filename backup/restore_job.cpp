@@ -51,16 +51,11 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   // Prove the artifact first: a damaged backup must not replace anything.
   check_artifact(entry.directory / artifact->name, *artifact, decryption_keys(target));
   ChainReplay incrementals(target, repository, chain);
-  // The logs too, by extracting them (verified) before anything changes:
-  // decompressed beside the archive, on its filesystem.
-  std::optional<TempDir> logs;
-  std::optional<LockFile> logs_in_use;
+  // The logs too, by extracting them (verified) before anything changes.
+  std::optional<ReplayDirectory> logs;
   LogReplay replay;
   if (plan) {
-    logs.emplace(archive.directory(), k_replay_directory_prefix);
-    // Held while the logs are in use: an archive pass removes only replay
-    // directories nobody holds (left by a restore that was killed).
-    logs_in_use = LockFile::try_acquire(logs->path() / "lock", "restore");
+    logs.emplace(archive);
     const LogPosition& start = replay_start(entry.manifest, *artifact);
     replay = LogReplay{{}, start, plan->until, artifact->database, request.to_database};
     auto first = std::find_if(plan->segments.begin(), plan->segments.end(),
