@@ -34,6 +34,17 @@ std::vector<std::string> server_log_files(MysqlConnection& connection) {
   return names;
 }
 
+// Copies binary log `name` from the server, byte for byte, into `directory`.
+fs::path copy_binlog(const Target& target, const std::string& tool, const std::optional<PrivateFile>& credentials,
+                     const std::string& name, const fs::path& directory) {
+  ProcessSpec spec;
+  spec.argv = mysql_client_arguments(tool, target, credentials);
+  spec.argv.insert(spec.argv.end(),
+                   {"--read-from-remote-server", "--raw", "--result-file=" + directory.string() + "/", name});
+  run_tool(spec, "binary log '" + name + "' of target '" + target.name + "'");
+  return directory / name;
+}
+
 // Whether `tool --help` lists `option` (tools of different releases differ).
 bool knows_option(const std::string& tool, const std::string& option) {
   try {
@@ -121,12 +132,7 @@ LogArchivePass archive_binlogs(const Target& target, const LogArchive& archive,
           "point-in-time restores cannot cross that gap",
           target.name, last->name, name);
     }
-    ProcessSpec spec;
-    spec.argv = mysql_client_arguments(tool, target, credentials);
-    spec.argv.insert(spec.argv.end(), {"--read-from-remote-server", "--raw",
-                                       "--result-file=" + workspace.private_directory.string() + "/", name});
-    auto raw = workspace.private_directory / name;
-    run_tool(spec, "binary log '" + name + "' of target '" + target.name + "'");
+    auto raw = copy_binlog(target, tool, credentials, name, workspace.private_directory);
     segment.archived_at = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     segment.closed_before = pass_start;
     segment.opened_at = binlog_opened_at(raw);
@@ -257,12 +263,7 @@ DumpResult dump_binlog_incremental(const Target& target, MysqlConnection& connec
                                             "', needed since backup '" + parent.id +
                                             "', is no longer on the server (purged); take a full backup");
     const auto& name = found->second;
-    ProcessSpec spec;
-    spec.argv = mysql_client_arguments(tool, target, credentials);
-    spec.argv.insert(spec.argv.end(), {"--read-from-remote-server", "--raw",
-                                       "--result-file=" + workspace.private_directory.string() + "/", name});
-    run_tool(spec, "binary log '" + name + "' of target '" + target.name + "'");
-    auto raw = workspace.private_directory / name;
+    auto raw = copy_binlog(target, tool, credentials, name, workspace.private_directory);
     ArtifactRecord artifact;
     artifact.name = name + ".zst";
     artifact.format = "binlog";
