@@ -169,6 +169,9 @@ int command_verify(const Invocation& invocation) {
                               invocation.options["restore"].as<bool>());
   if (report.passed) {
     std::cout << "backup " << report.backup_id << " of target '" << target.name << "' verified"
+              << (report.incrementals > 0
+                      ? " with its chain (a full backup and " + std::to_string(report.incrementals) + " incremental(s))"
+                      : std::string())
               << (report.restored ? " by a restore into a scratch database" : " (checksums and decompression)");
     if (report.log_segments_checked > 0)
       std::cout << ", with the " << report.log_segments_checked << " archived binary log(s) that follow it";

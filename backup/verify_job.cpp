@@ -65,6 +65,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     report.backup_id = entry->manifest.id;
     // An incremental is only as good as every backup it continues from.
     auto chain = backup_chain(repository.list(target.name), *entry);
+    report.incrementals = chain.size() - 1;
     for (const auto& backup : chain) {
       for (const auto& artifact : backup.manifest.artifacts) {
         try {

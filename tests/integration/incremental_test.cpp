@@ -252,6 +252,11 @@ TEST_F(IncrementalTest, the_cli_takes_lists_and_restores_an_incremental) {
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[1]["type"], "incremental");
   EXPECT_EQ(entries[1]["parent"], entries[0]["id"]);
+  auto verified = run_dbkeeper({"verify", "shop", "--restore", "--config", config});
+  EXPECT_EQ(verified.status.code, 0) << verified.stderr_text;
+  EXPECT_NE(verified.stdout_text.find("verified with its chain (a full backup and 1 incremental(s)) by a restore"),
+            std::string::npos)
+      << verified.stdout_text;
 
   auto restored = run_dbkeeper({"restore", "shop", "--backup", "latest", "--to-db", "inc_a_copy", "--config", config});
   EXPECT_EQ(restored.status.code, 0) << restored.stderr_text;
