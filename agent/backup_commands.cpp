@@ -38,7 +38,8 @@ std::string human_bytes(std::uint64_t bytes) {
 std::string verification_state(const BackupEntry& entry) {
   if (!entry.verification) return "no";
   std::string kind = entry.verification->restored ? "restore" : "checksums";
-  return entry.verification->passed ? "passed (" + kind + ")" : "FAILED (" + kind + ")";
+  if (entry.verification->result == "could-not-run") return "could not run (" + kind + ")";
+  return entry.verification->passed ? "passed (" + kind + ")" : "FAILED (" + kind + "): not restorable";
 }
 
 // The TARGET argument when given, else every configured target.
@@ -113,7 +114,21 @@ int command_list(const Invocation& invocation) {
             {"databases", m.databases},
             {"encrypted", std::all_of(m.artifacts.begin(), m.artifacts.end(),
                                       [](const ArtifactRecord& a) { return !a.encryption.empty(); })},
-            {"verified", entry.verification ? nlohmann::json(entry.verification->passed) : nlohmann::json(nullptr)}};
+            {"verified", entry.verification ? nlohmann::json(entry.verification->passed) : nlohmann::json(nullptr)},
+            {"verification", entry.verification ? entry.verification->result : "never"},
+            {"restorable", !failed_verification(entry)}};
+        if (entry.verification) {
+          object["verification_reason"] = entry.verification->reason;
+          object["verification_finished_at"] = format_utc(entry.verification->finished_at);
+          object["verification_restored"] = entry.verification->restored;
+        }
+        nlohmann::json tables = nlohmann::json::object();
+        for (const auto& [database, list] : m.tables) {
+          nlohmann::json rows = nlohmann::json::object();
+          for (const auto& table : list) rows[table.name] = table.rows;
+          tables[database] = rows;
+        }
+        object["tables"] = tables;
         if (!m.parent.empty()) object["parent"] = m.parent;
         array.push_back(object);
       } else {
@@ -167,6 +182,7 @@ int command_verify(const Invocation& invocation) {
   Repository repository(invocation.config.agent.repository);
   auto report = verify_backup(target, repository, invocation.options["backup"].as<std::string>(),
                               invocation.options["restore"].as<bool>());
+  for (const auto& note : report.notes) std::cout << "not compared: " << note << "\n";
   if (report.passed) {
     std::cout << "backup " << report.backup_id << " of target '" << target.name << "' verified"
               << (report.incrementals > 0
@@ -206,6 +222,10 @@ int command_restore(const Invocation& invocation) {
     std::cout << ", replayed " << report.log_segments << " archived log(s) up to " << format_utc(*report.until);
   std::cout << ": " << report.tables << " table(s), " << report.rows << " row(s) in " << std::fixed
             << std::setprecision(1) << report.duration_seconds << " s\n";
+  if (!report.notes.empty()) {
+    std::cout << "not carried into '" << report.to_database << "':\n";
+    for (const auto& note : report.notes) std::cout << "  " << note << "\n";
+  }
   return k_exit_success;
 }
 
@@ -216,16 +236,21 @@ int command_queries(const Invocation& invocation) {
   if (invocation.options["json"].as<bool>()) {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& s : statements)
-      array.push_back({{"digest", s.digest}, {"mean_seconds", s.mean_seconds}, {"calls", s.calls}, {"text", s.text}});
+      array.push_back({{"digest", s.digest},
+                       {"mean_seconds", s.mean_seconds},
+                       {"calls", s.calls},
+                       {"schemas", s.schemas},
+                       {"text", s.text}});
     std::cout << array.dump(2) << "\n";
     return k_exit_success;
   }
-  std::printf("%-34s %10s %10s  %s\n", "DIGEST", "MEAN s", "CALLS", "STATEMENT");
+  std::printf("%-34s %10s %10s %-16s %s\n", "DIGEST", "MEAN s", "CALLS", "SCHEMAS", "STATEMENT");
   for (const auto& s : statements) {
     std::string text = s.text;
     for (auto& c : text)
       if (c == '\n' || c == '\t') c = ' ';
-    std::printf("%-34s %10.4f %10.0f  %s\n", s.digest.c_str(), s.mean_seconds, s.calls, text.c_str());
+    std::printf("%-34s %10.4f %10.0f %-16s %s\n", s.digest.c_str(), s.mean_seconds, s.calls, s.schemas.c_str(),
+                text.c_str());
   }
   return k_exit_success;
 }

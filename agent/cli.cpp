@@ -65,9 +65,16 @@ void target_argument(po::options_description& options, po::positional_options_de
   positional.add("target", 1);
 }
 
-const std::array<Command, 8> k_commands{{
+const std::array<Command, 9> k_commands{{
     {"run", "", "run the daemon: collectors, scheduler and the /metrics endpoint", no_options, handle_run},
     {"check-config", "", "validate the configuration and print a summary", no_options, handle_check_config},
+    {"check", "[TARGET] [--json]",
+     "prove each target ready for what it schedules: connection, privileges, settings, tools, repository",
+     [](po::options_description& o, po::positional_options_description& p) {
+       target_argument(o, p, false);
+       o.add_options()("json", po::bool_switch(), "print a JSON array");
+     },
+     command_check},
     {"backup", "TARGET --type full|incremental|log", "take one backup now",
      [](po::options_description& o, po::positional_options_description& p) {
        target_argument(o, p, true);

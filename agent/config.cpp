@@ -133,6 +133,26 @@ void read_schedule(TomlTableReader& target, Target& result, ConfigProblems& prob
   schedule.finish();
 }
 
+void read_restore(TomlTableReader& target, Target& result, ConfigProblems& problems) {
+  const toml::table* table = target.table("restore");
+  if (!table) return;
+  TomlTableReader restore(*table, target.key_path("restore"), problems);
+  if (auto owner = restore.string("owner")) {
+    if (owner->empty())
+      restore.problem("owner", "must be \"keep\", \"restoring-user\" or the name of a role");
+    else
+      result.restore.owner = *owner;
+  }
+  constexpr std::array<std::string_view, 2> privilege_modes{"keep", "drop"};
+  if (auto privileges = restore.choice("privileges", privilege_modes))
+    result.restore.privileges = *privileges == "keep";
+  if (result.engine != "postgres" && (result.restore.owner != "keep" || !result.restore.privileges))
+    restore.problem(result.restore.owner != "keep" ? "owner" : "privileges",
+                    "applies to PostgreSQL targets only: MariaDB/MySQL keep DEFINERs in the definitions and grants "
+                    "in the mysql schema, outside the database");
+  restore.finish();
+}
+
 void read_backup(TomlTableReader& target, Target& result, ConfigProblems& problems) {
   const toml::table* table = target.table("backup");
   if (!table) return;
@@ -280,6 +300,7 @@ std::optional<Target> read_target(TomlTableReader& target, ConfigProblems& probl
   if (auto timeout = target.duration("connect_timeout", std::chrono::seconds(1))) result.connect_timeout = *timeout;
 
   read_backup(target, result, problems);
+  read_restore(target, result, problems);
   read_schedule(target, result, problems);
   read_retention(target, result, problems);
   read_queries(target, result, problems);
@@ -440,6 +461,9 @@ std::string describe_config(const Config& config) {
       encryption +=
           ", reads with " + std::to_string(target.backup.previous_encryption_keys.size()) + " previous key(s)";
     line("encryption", encryption);
+    if (target.engine == "postgres")
+      line("restore",
+           "owner " + target.restore.owner + ", privileges " + (target.restore.privileges ? "kept" : "dropped"));
     for (const auto& migration : target.migrations)
       out << "    migrations   " << migration.database << " (" << migration.framework << ") from " << migration.path
           << "\n";

@@ -30,5 +30,6 @@ int command_verify(const Invocation& invocation);
 int command_restore(const Invocation& invocation);
 int command_prune(const Invocation& invocation);
 int command_queries(const Invocation& invocation);
+int command_check(const Invocation& invocation);
 
 }  // namespace dbkeeper

@@ -70,6 +70,7 @@ BackupReport take_backup(const Target& target, const Repository& repository, con
     manifest.finished_at = std::chrono::system_clock::now();
     manifest.databases = dump.databases;
     manifest.tables = dump.tables;
+    manifest.descriptions = dump.descriptions;
     manifest.artifacts = dump.artifacts;
     manifest.log_position = dump.position;
     manifest.row_count_source = dump.row_count_source;

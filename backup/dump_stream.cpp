@@ -132,6 +132,29 @@ void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path&
   if (!status.success()) tool_failed(child, status, context);
 }
 
+void read_artifact_head(const ProcessSpec& tool, const std::filesystem::path& file, const ArtifactRecord& artifact,
+                        const EncryptionKeys& keys, const std::filesystem::path& output, const std::string& context) {
+  ProcessSpec spec = tool;
+  spec.stdin_pipe = true;
+  spec.stdout_to = ProcessOutput::to_file(output);
+  spec.stderr_to = ProcessOutput::pipe();
+  ChildProcess child = ChildProcess::start(spec);
+  try {
+    FdSink input(child.take_stdin(), child.program() + " input");
+    ZstdDecompressor decompressor(input);
+    auto decryptor = decryptor_for(artifact, keys, decompressor);
+    pump_file(file, decryptor ? static_cast<ByteSink&>(*decryptor) : decompressor);
+  } catch (const Error& e) {
+    auto status = child.wait_for(std::chrono::seconds(30));
+    if (!status) status = child.terminate(std::chrono::seconds(5), SIGTERM);
+    if (status->success()) return;
+    if (!stop_requested()) tool_failed(child, *status, context);
+    throw Error(e.kind(), std::string(e.what()) + " for " + context);
+  }
+  auto status = child.wait();
+  if (!status.success()) tool_failed(child, status, context);
+}
+
 void pipe_tools(const ProcessSpec& producer, const ProcessSpec& consumer,
                 const std::vector<std::string>& dropped_line_prefixes, const std::string& context) {
   ProcessSpec consumer_spec = consumer;

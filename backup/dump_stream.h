@@ -48,6 +48,12 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
 void restore_from_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const ArtifactRecord& artifact,
                            const EncryptionKeys& keys, const std::string& context);
 
+// The same for a tool that reads only the head of its input and writes what
+// it found to `output` (pg_restore --list): its closing the pipe early is
+// not a failure when it exits 0.
+void read_artifact_head(const ProcessSpec& tool, const std::filesystem::path& file, const ArtifactRecord& artifact,
+                        const EncryptionKeys& keys, const std::filesystem::path& output, const std::string& context);
+
 // stdout of `producer` -> [drop lines starting with one of
 // `dropped_line_prefixes`] -> stdin of `consumer`, both run to completion.
 // When either fails, both are stopped and the consumer's account is

@@ -42,6 +42,13 @@ struct DumpResult {
   std::vector<ArtifactRecord> artifacts;
   LogPosition position;
   std::string row_count_source;
+  std::map<std::string, DatabaseDescription> descriptions;  // by database
+};
+
+// What a restore into one database carried, and what it could not.
+struct RestoreOutcome {
+  CopyScope scope;                 // what a comparison with the backup may expect of the copy
+  std::vector<std::string> notes;  // what the copy does not carry, one sentence each
 };
 
 // What one log archive pass did and where the archive now stands.
@@ -63,6 +70,14 @@ struct LogReplay {
   std::optional<LogPosition> stop;
 };
 
+// One line of `dbkeeper check`: whether the target is ready for one thing
+// its configuration asks of it, and if not, why and what to do.
+struct CheckResult {
+  std::string check;  // short, stable: "connect", "privileges", "binlog", ... (a metric label)
+  bool ok = false;
+  std::string detail;  // ok: what was found; failed: the reason and the fix
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -76,15 +91,25 @@ class Engine {
   virtual DumpResult dump_full(const Target& target, const BackupWorkspace& workspace) const = 0;
 
   virtual bool database_exists(const Target& target, const std::string& database) const = 0;
-  virtual void create_database(const Target& target, const std::string& database) const = 0;
+  // Creates `database` with the recorded properties that must be set at
+  // creation (character set, collation, comment; encoding, locale).
+  virtual void create_database(const Target& target, const std::string& database,
+                               const DatabaseProperties& properties) const = 0;
   virtual void drop_database(const Target& target, const std::string& database) const = 0;
   // Databases whose name starts with `prefix` (leftover scratch databases).
   virtual std::vector<std::string> databases_with_prefix(const Target& target, const std::string& prefix) const = 0;
 
   // Loads one database artifact (already checksummed) into the existing,
-  // empty `database`.
-  virtual void restore_artifact(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
-                                const std::string& database, const std::filesystem::path& private_directory) const = 0;
+  // empty `database`, and gives it the rest of the recorded properties
+  // (owner, settings, privileges) as [target.restore] says. `recorded` is
+  // what the backup saw (empty for backups from before it was recorded).
+  virtual RestoreOutcome restore_artifact(const Target& target, const ArtifactRecord& artifact,
+                                          const std::filesystem::path& file, const std::string& database,
+                                          const std::filesystem::path& private_directory,
+                                          const DatabaseDescription& recorded) const = 0;
+
+  // The properties and object inventory of `database` as it is now.
+  virtual DatabaseDescription describe_database(const Target& target, const std::string& database) const = 0;
 
   // One pass of continuous log archiving: closes the server's active log
   // when anything was logged since the last pass, and stores every closed
@@ -106,6 +131,11 @@ class Engine {
   // Throws Error{config} for an engine that cannot.
   virtual DumpResult dump_incremental(const Target& target, const BackupManifest& parent,
                                       const BackupWorkspace& workspace) const = 0;
+
+  // Whether the server is ready for the jobs the target's configuration
+  // schedules: privileges, server settings, client tools. Never throws for
+  // a server that cannot be reached: that is the failed "connect" check.
+  virtual std::vector<CheckResult> check_server(const Target& target) const = 0;
 
   // Base tables of `database` and their exact row counts.
   virtual std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const = 0;

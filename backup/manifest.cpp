@@ -74,6 +74,76 @@ LogPosition position_from_json(const json& position) {
   return p;
 }
 
+json description_to_json(const DatabaseDescription& d) {
+  const auto& p = d.properties;
+  json properties = json::object();
+  auto put = [&](const char* key, const std::string& value) {
+    if (!value.empty()) properties[key] = value;
+  };
+  put("character_set", p.character_set);
+  put("collation", p.collation);
+  put("comment", p.comment);
+  put("owner", p.owner);
+  put("encoding", p.encoding);
+  put("lc_collate", p.lc_collate);
+  put("lc_ctype", p.lc_ctype);
+  put("locale_provider", p.locale_provider);
+  put("icu_locale", p.icu_locale);
+  if (!p.settings.empty()) properties["settings"] = p.settings;
+  if (!p.role_settings.empty()) properties["role_settings"] = p.role_settings;
+  if (p.grants) {
+    json grants = json::array();
+    for (const auto& g : *p.grants)
+      grants.push_back({{"grantee", g.grantee}, {"privilege", g.privilege}, {"grantable", g.grantable}});
+    properties["grants"] = grants;
+  }
+  if (!p.extensions.empty()) {
+    json extensions = json::array();
+    for (const auto& e : p.extensions)
+      extensions.push_back({{"name", e.name}, {"version", e.version}, {"schema", e.schema}});
+    properties["extensions"] = extensions;
+  }
+  json objects = json::array();
+  for (const auto& o : d.objects) {
+    json object{{"kind", o.kind}, {"name", o.name}, {"digest", o.digest}};
+    if (!o.owner.empty()) object["owner"] = o.owner;
+    if (!o.acl.empty()) object["acl"] = o.acl;
+    if (o.value) object["value"] = *o.value;
+    objects.push_back(object);
+  }
+  return json{{"properties", properties}, {"objects", objects}};
+}
+
+DatabaseDescription description_from_json(const json& j) {
+  DatabaseDescription d;
+  const json& p = j.at("properties");
+  auto& out = d.properties;
+  out.character_set = p.value("character_set", "");
+  out.collation = p.value("collation", "");
+  out.comment = p.value("comment", "");
+  out.owner = p.value("owner", "");
+  out.encoding = p.value("encoding", "");
+  out.lc_collate = p.value("lc_collate", "");
+  out.lc_ctype = p.value("lc_ctype", "");
+  out.locale_provider = p.value("locale_provider", "");
+  out.icu_locale = p.value("icu_locale", "");
+  out.settings = p.value("settings", std::vector<std::string>{});
+  out.role_settings = p.value("role_settings", std::vector<std::string>{});
+  if (p.contains("grants")) {
+    out.grants.emplace();
+    for (const auto& g : p.at("grants")) out.grants->push_back({g.at("grantee"), g.at("privilege"), g.at("grantable")});
+  }
+  if (p.contains("extensions"))
+    for (const auto& e : p.at("extensions")) out.extensions.push_back({e.at("name"), e.at("version"), e.at("schema")});
+  for (const auto& o : j.at("objects")) {
+    ObjectRecord object{o.at("kind"),         o.at("name"),       o.at("digest"),
+                        o.value("owner", ""), o.value("acl", ""), std::nullopt};
+    if (o.contains("value")) object.value = o.at("value").get<std::int64_t>();
+    d.objects.push_back(std::move(object));
+  }
+  return d;
+}
+
 }  // namespace
 
 const LogPosition& replay_start(const BackupManifest& full, const ArtifactRecord& artifact) {
@@ -128,6 +198,12 @@ std::string manifest_to_json(const BackupManifest& m) {
       {"log_position", position},
   };
   if (!m.parent.empty()) document["parent"] = m.parent;
+  if (!m.descriptions.empty()) {
+    json descriptions = json::object();
+    for (const auto& [database, description] : m.descriptions)
+      descriptions[database] = description_to_json(description);
+    document["descriptions"] = descriptions;
+  }
   // nlohmann keeps object keys sorted, so dump() is canonical.
   document["checksum"] = sha256_hex(document.dump());
   return document.dump(2) + "\n";
@@ -183,6 +259,9 @@ BackupManifest manifest_from_json(const std::string& text) {
     }
     m.log_position = position_from_json(document.at("log_position"));
     m.parent = document.value("parent", "");
+    if (document.contains("descriptions"))
+      for (const auto& [database, description] : document.at("descriptions").items())
+        m.descriptions[database] = description_from_json(description);
     return m;
   } catch (const json::exception& e) {
     throw Error(ErrorKind::integrity, std::string("manifest is incomplete: ") + e.what());

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "backup/database_description.h"
+
 namespace dbkeeper {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -79,6 +81,9 @@ struct BackupManifest {
   std::vector<ArtifactRecord> artifacts;
   LogPosition log_position;
   std::string row_count_source;  // how the row counts were taken (see docs/repository.md)
+  // By database: its properties and object inventory as the backup saw
+  // them. Empty for backups taken before dbkeeper recorded them.
+  std::map<std::string, DatabaseDescription> descriptions;
 
   double duration_seconds() const;
   std::uint64_t raw_bytes() const;

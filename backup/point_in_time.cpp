@@ -1,5 +1,7 @@
 #include "backup/point_in_time.h"
 
+#include <algorithm>
+
 #include "backup/backup_chain.h"
 #include "core/error.h"
 
@@ -30,14 +32,21 @@ TimePoint reachable_until(const BackupManifest& full, const std::vector<LogSegme
   return std::max(end, full.finished_at);
 }
 
+bool failed_verification(const BackupEntry& backup) {
+  return backup.verification && backup.verification->result == "failed";
+}
+
 RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
                                const std::optional<LogArchiveProgress>& progress) {
   RecoveryWindow window;
   for (const auto& backup : backups) {
+    // A backup that failed its verification is no restore point.
+    if (failed_verification(backup)) continue;
     // An incremental is a restore point of its own, when its chain is whole.
     if (backup.manifest.type == "incremental") {
       try {
-        backup_chain(backups, backup);
+        auto chain = backup_chain(backups, backup);
+        if (std::any_of(chain.begin(), chain.end(), failed_verification)) continue;
       } catch (const Error&) {
         continue;
       }
@@ -79,6 +88,7 @@ PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, cons
   for (const auto& backup : backups) {
     if (backup.manifest.type != "full" || backup.manifest.finished_at >= until) continue;
     if (backup_id != "latest" && backup.manifest.id != backup_id) continue;
+    if (backup_id == "latest" && failed_verification(backup)) continue;
     if (backup.manifest.log_position.binlog_file.empty()) continue;
     if (reachable_until(backup.manifest, segments, progress) < until) continue;
     if (!base || backup.manifest.finished_at > base->manifest.finished_at) base = &backup;

@@ -30,6 +30,11 @@ std::vector<LogSegment> log_chain_from(const std::vector<LogSegment>& segments, 
 TimePoint reachable_until(const BackupManifest& full, const std::vector<LogSegment>& segments,
                           const std::optional<LogArchiveProgress>& progress);
 
+// True when the newest verification of `backup` ran and failed: such a
+// backup is no restore point, for the window or for --until.
+bool failed_verification(const BackupEntry& backup);
+
+// Backups whose verification failed (or whose chain holds one) are left out.
 RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
                                const std::optional<LogArchiveProgress>& progress);
 

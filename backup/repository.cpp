@@ -38,6 +38,7 @@ json counters_to_json(const RunCounters& c) {
          {"last_failure", c.last_failure},
          {"failures_by_reason", c.failures_by_reason}};
   if (c.last_attempt) j["last_attempt"] = format_utc(*c.last_attempt);
+  if (c.could_not_run > 0) j["could_not_run"] = c.could_not_run;
   return j;
 }
 
@@ -45,6 +46,7 @@ RunCounters counters_from_json(const json& j) {
   RunCounters c;
   c.success = j.value("success", std::uint64_t{0});
   c.failure = j.value("failure", std::uint64_t{0});
+  c.could_not_run = j.value("could_not_run", std::uint64_t{0});
   c.last_failure = j.value("last_failure", "");
   if (j.contains("failures_by_reason") && j["failures_by_reason"].is_object())
     for (auto it = j["failures_by_reason"].begin(); it != j["failures_by_reason"].end(); ++it)
@@ -194,6 +196,7 @@ std::vector<BackupEntry> Repository::list(const std::string& target, std::vector
         auto j = json::parse(*text);
         VerificationRecord record;
         record.passed = j.at("passed");
+        record.result = j.value("result", record.passed ? "passed" : "failed");
         record.restored = j.at("restored");
         record.started_at = parse_utc(j.at("started_at"));
         record.finished_at = parse_utc(j.at("finished_at"));
@@ -241,7 +244,9 @@ void Repository::delete_backup(const BackupEntry& entry) const {
 }
 
 void Repository::record_verification(const BackupEntry& entry, const VerificationRecord& record) const {
-  json j{{"passed", record.passed},
+  if (record.result == "could-not-run" && fs::exists(entry.directory / k_verification)) return;
+  json j{{"result", record.result},
+         {"passed", record.passed},
          {"restored", record.restored},
          {"started_at", format_utc(record.started_at)},
          {"finished_at", format_utc(record.finished_at)},

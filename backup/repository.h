@@ -26,6 +26,11 @@
 namespace dbkeeper {
 
 struct VerificationRecord {
+  // "passed", "failed" (the backup is damaged or the copy differs), or
+  // "could-not-run" (server down, a privilege missing: nothing was learnt
+  // about the backup). A could-not-run attempt never replaces a record of a
+  // verification that ran.
+  std::string result = "failed";
   bool passed = false;
   bool restored = false;  // true for a verification restore, false for checksums only
   TimePoint started_at;
@@ -43,6 +48,7 @@ struct BackupEntry {
 struct RunCounters {
   std::uint64_t success = 0;
   std::uint64_t failure = 0;
+  std::uint64_t could_not_run = 0;  // verifications only
   std::optional<TimePoint> last_attempt;
   std::string last_failure;  // message of the newest failure
   // Failures by reason: the ErrorKind names of core/error.h ("connection",

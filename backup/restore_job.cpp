@@ -15,6 +15,16 @@
 
 namespace dbkeeper {
 
+const DatabaseDescription& recorded_description(const BackupEntry& requested, const BackupEntry& full,
+                                                const std::string& database) {
+  static const DatabaseDescription k_none;
+  for (const auto* entry : {&requested, &full}) {
+    auto it = entry->manifest.descriptions.find(database);
+    if (it != entry->manifest.descriptions.end()) return it->second;
+  }
+  return k_none;
+}
+
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
   auto started = std::chrono::steady_clock::now();
   LogArchive archive(repository, target.name);
@@ -78,11 +88,13 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     spdlog::warn("dropping database '{}' of target '{}' to replace it (--force)", request.to_database, target.name);
     engine->drop_database(target, request.to_database);
   }
-  engine->create_database(target, request.to_database);
+  const DatabaseDescription& recorded = recorded_description(requested, entry, artifact->database);
+  engine->create_database(target, request.to_database, recorded.properties);
+  RestoreOutcome outcome;
   try {
     TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
-    engine->restore_artifact(target, *artifact, entry.directory / artifact->name, request.to_database,
-                             private_directory.path());
+    outcome = engine->restore_artifact(target, *artifact, entry.directory / artifact->name, request.to_database,
+                                       private_directory.path(), recorded);
     if (plan) {
       spdlog::info("replaying {} archived log(s) of target '{}' into '{}' up to {}", replay.files.size(), target.name,
                    request.to_database, format_utc(plan->until));
@@ -103,6 +115,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   report.backup_id = requested.manifest.id;
   report.incrementals = chain.size() - 1;
   report.from_database = artifact->database;
+  report.notes = outcome.notes;
   report.to_database = request.to_database;
   if (plan) {
     report.until = plan->until;

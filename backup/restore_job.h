@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "backup/repository.h"
 #include "backup/target.h"
@@ -35,7 +36,13 @@ struct RestoreReport {
   std::size_t log_segments = 0;  // archived logs replayed
   std::size_t incrementals = 0;  // incremental backups replayed after the full one
   double duration_seconds = 0;
+  std::vector<std::string> notes;  // what the copy does not carry
 };
+
+// What the backup recorded of `database`: the requested backup's record,
+// else its full backup's, else nothing (backups from before it was recorded).
+const DatabaseDescription& recorded_description(const BackupEntry& requested, const BackupEntry& full,
+                                                const std::string& database);
 
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request);
 

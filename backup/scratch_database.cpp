@@ -7,7 +7,8 @@
 
 namespace dbkeeper {
 
-ScratchDatabase::ScratchDatabase(const Engine& engine, const Target& target, const std::string& backup_id)
+ScratchDatabase::ScratchDatabase(const Engine& engine, const Target& target, const std::string& backup_id,
+                                 const DatabaseProperties& properties)
     : m_engine(engine), m_target(target) {
   std::random_device random;
   char suffix[16];
@@ -16,7 +17,7 @@ ScratchDatabase::ScratchDatabase(const Engine& engine, const Target& target, con
   for (char c : backup_id) m_name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   m_name += "_";
   m_name += suffix;
-  m_engine.create_database(m_target, m_name);
+  m_engine.create_database(m_target, m_name, properties);
 }
 
 ScratchDatabase::~ScratchDatabase() {

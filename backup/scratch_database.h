@@ -15,7 +15,8 @@ inline constexpr const char* k_scratch_prefix = "dbkeeper_verify_";
 class ScratchDatabase {
  public:
   // Creates `dbkeeper_verify_<backup id>_<random>`.
-  ScratchDatabase(const Engine& engine, const Target& target, const std::string& backup_id);
+  ScratchDatabase(const Engine& engine, const Target& target, const std::string& backup_id,
+                  const DatabaseProperties& properties);
   ~ScratchDatabase();
   ScratchDatabase(const ScratchDatabase&) = delete;
   ScratchDatabase& operator=(const ScratchDatabase&) = delete;

@@ -52,6 +52,16 @@ struct TargetBackup {
   std::vector<Secret> previous_encryption_keys;
 };
 
+// How restores (and verification restores) load a backup. PostgreSQL only:
+// MariaDB/MySQL keep definers in the definitions and grants in `mysql`.
+struct TargetRestore {
+  // Who owns the restored objects: "keep" (as in the backup; the restoring
+  // user must be a member of every owning role), "restoring-user" (the user
+  // dbkeeper connects as), or the name of a role to own everything.
+  std::string owner = "keep";
+  bool privileges = true;  // keep GRANTs and the database's privileges (false: pg_restore --no-acl)
+};
+
 struct Target {
   std::string name;
   std::string engine;  // a name from the engine table: mysql, mariadb, postgres
@@ -63,6 +73,7 @@ struct Target {
   std::vector<std::string> databases;
   Duration connect_timeout = std::chrono::seconds(5);
   TargetBackup backup;
+  TargetRestore restore;
   TargetSchedule schedule;
   TargetRetention retention;
   TargetQueries queries;

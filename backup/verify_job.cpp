@@ -9,6 +9,7 @@
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
 #include "backup/point_in_time.h"
+#include "backup/restore_job.h"
 #include "backup/scratch_database.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
@@ -45,12 +46,15 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     auto finished = std::chrono::system_clock::now();
     report.duration_seconds = std::chrono::duration<double>(finished - started).count();
     if (entry)
-      repository.record_verification(*entry,
-                                     VerificationRecord{report.passed, restore, started, finished, report.reason});
+      repository.record_verification(
+          *entry, VerificationRecord{report.result, report.passed, restore, started, finished, report.reason});
     repository.update_state(target.name, [&](TargetState& state) {
       state.verifications.last_attempt = started;
       if (report.passed) {
         ++state.verifications.success;
+      } else if (report.result == "could-not-run") {
+        ++state.verifications.could_not_run;
+        state.verifications.last_failure = report.reason;
       } else {
         ++state.verifications.failure;
         state.verifications.last_failure = report.reason;
@@ -102,25 +106,38 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
       const auto& full = chain.front();
       for (const auto& artifact : full.manifest.artifacts) {
         if (artifact.database.empty()) continue;
-        ScratchDatabase scratch(*engine, target, entry->manifest.id);
+        const DatabaseDescription& recorded = recorded_description(*entry, full, artifact.database);
+        ScratchDatabase scratch(*engine, target, entry->manifest.id, recorded.properties);
         spdlog::info("restoring '{}' of backup {} into scratch database '{}'", artifact.name, full.manifest.id,
                      scratch.name());
-        engine->restore_artifact(target, artifact, full.directory / artifact.name, scratch.name(),
-                                 private_directory.path());
+        auto outcome = engine->restore_artifact(target, artifact, full.directory / artifact.name, scratch.name(),
+                                                private_directory.path(), recorded);
         incrementals.apply(*engine, target, artifact, scratch.name(), private_directory.path());
+        std::string label = "database '" + artifact.database + "': ";
+        for (const auto& note : outcome.notes) report.notes.push_back(label + note);
         auto expected = entry->manifest.tables.count(artifact.database) ? entry->manifest.tables.at(artifact.database)
                                                                         : std::vector<TableRecord>{};
         for (auto& problem : compare_tables(expected, engine->count_rows(target, scratch.name())))
-          report.problems.push_back("database '" + artifact.database + "': " + problem);
+          report.problems.push_back(label + problem);
+        if (!recorded.objects.empty() || !recorded.properties.encoding.empty() ||
+            !recorded.properties.character_set.empty())
+          for (auto& problem :
+               compare_descriptions(recorded, engine->describe_database(target, scratch.name()), outcome.scope))
+            report.problems.push_back(label + problem);
       }
     }
     report.passed = report.problems.empty();
+    report.result = report.passed ? "passed" : "failed";
     if (!report.passed) report.reason = report.problems.front();
     record(&*entry);
     return report;
   } catch (const std::exception& e) {
     const auto* error = dynamic_cast<const Error*>(&e);
     failure_reason = to_string(error ? error->kind() : ErrorKind::internal);
+    // Only a damaged backup is a failed verification; a server that is
+    // down or a privilege that is missing says nothing about the backup.
+    bool environment = entry && error && error->kind() != ErrorKind::integrity && error->kind() != ErrorKind::internal;
+    report.result = environment ? "could-not-run" : "failed";
     report.passed = false;
     report.reason = e.what();
     report.problems.push_back(e.what());

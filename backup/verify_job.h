@@ -15,17 +15,21 @@ namespace dbkeeper {
 
 struct VerifyReport {
   std::string backup_id;
+  std::string result = "failed";  // "passed", "failed" or "could-not-run" (VerificationRecord)
   bool passed = false;
   bool restored = false;
   std::string reason;  // first problem found
   std::vector<std::string> problems;
+  std::vector<std::string> notes;        // what the scratch copy could not carry (and so was not compared)
   std::size_t log_segments_checked = 0;  // archived binlogs after the backup's position
   std::size_t incrementals = 0;          // an incremental's chain: the incrementals up to it (itself included)
   double duration_seconds = 0;
 };
 
-// Returns a report (passed or not). Throws only when the backup cannot be
-// found or verification could not run at all (also counted as failed).
+// Returns a report (passed or failed). Throws when the backup cannot be
+// found (counted as failed) or the verification could not run: the server
+// is down, a privilege is missing (recorded and counted as could-not-run,
+// which says nothing about the backup).
 VerifyReport verify_backup(const Target& target, const Repository& repository, const std::string& backup_id,
                            bool restore);
 

@@ -9,6 +9,7 @@
 
 #include "backup/engines/mysql_engine.h"
 #include "collectors/metric_family_builder.h"
+#include "collectors/statement_summary.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -87,11 +88,7 @@ class MysqlCollector final : public Collector {
                                   "Mean latency of the slowest statement digests (top N by mean), by digest hash.",
                                   MetricType::Gauge);
     if (db.query("SELECT @@performance_schema").scalar().value_or("0") == "1") {
-      for (const auto& row :
-           db.query("SELECT DIGEST, AVG_TIMER_WAIT / 1e12 FROM performance_schema.events_statements_summary_by_digest "
-                    "WHERE DIGEST IS NOT NULL ORDER BY AVG_TIMER_WAIT DESC LIMIT " +
-                    std::to_string(m_target.queries.top_n))
-               .rows)
+      for (const auto& row : db.query(mysql_top_statements_sql(m_target.queries.top_n)).rows)
         add_gauge(statements, {{"target", m_target.name}, {"digest", row[0].value_or("")}}, number(row[1]));
     } else if (!m_said_no_performance_schema) {
       spdlog::info("target '{}': performance_schema is off, so statement digests are not exported", m_target.name);

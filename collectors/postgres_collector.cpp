@@ -7,6 +7,7 @@
 
 #include "backup/engines/postgres_engine.h"
 #include "collectors/metric_family_builder.h"
+#include "collectors/statement_summary.h"
 
 namespace dbkeeper {
 namespace {
@@ -108,10 +109,7 @@ class PostgresCollector final : public Collector {
       }
       m_previous = std::move(current);
       m_has_baseline = true;
-      for (const auto& row : db.query("SELECT queryid::text, mean_exec_time / 1000 FROM pg_stat_statements WHERE "
-                                      "queryid IS NOT NULL ORDER BY mean_exec_time DESC LIMIT " +
-                                      std::to_string(m_target.queries.top_n))
-                                 .rows)
+      for (const auto& row : db.query(postgres_top_statements_sql(m_target.queries.top_n)).rows)
         add_gauge(statements, {{"target", m_target.name}, {"digest", row[0].value_or("")}}, number(row[1]));
       add_counter(slow, target_label, m_slow_total);
     } else if (!m_said_no_extension) {

@@ -4,6 +4,7 @@
 #include "collectors/agent_collector.h"
 #include "collectors/backup_collector.h"
 #include "collectors/build_info_collector.h"
+#include "collectors/check_collector.h"
 #include "collectors/collector.h"
 #include "collectors/migrations_collector.h"
 #include "collectors/mysql_collector.h"
@@ -18,13 +19,15 @@ using namespace std::chrono_literals;
 
 // Every collector, in one table: name (also its config key under
 // [collectors.<name>]), scope, default on/off, default refresh interval.
-const std::array<CollectorDefinition, 8> k_collectors{{
+const std::array<CollectorDefinition, 9> k_collectors{{
     {"agent", "the agent's own state: configuration reloads", CollectorScope::agent, true, 1h, &make_agent_collector},
     {"process", "resident memory, CPU, file descriptors and start time of the agent", CollectorScope::agent, true, 15s,
      &make_process_collector},
     {"build_info", "version and revision of this agent", CollectorScope::agent, true, 1h, &make_build_info_collector},
     {"up", "whether each target's database server accepts a connection", CollectorScope::target, true, 15s,
      &make_up_collector},
+    {"check", "readiness of each target for what it schedules (the checks of dbkeeper check)", CollectorScope::target,
+     true, 1h, &make_check_collector},
     {"mysql", "MySQL/MariaDB slow and long-running queries, digests, sizes, connections, buffer pool, replica lag",
      CollectorScope::target, true, 15s, &make_mysql_collector},
     {"postgres", "PostgreSQL slow and long-running queries, statements, sizes, connections, xid age, replica lag",

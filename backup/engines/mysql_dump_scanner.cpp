@@ -95,7 +95,11 @@ void MysqlDumpScanner::consume(char c) {
       return;
     case State::insert_name:
       m_line += c;
-      if (m_line.ends_with("` VALUES") || m_line.ends_with("` VALUES ")) {
+      // Tables with generated, invisible or system-versioning columns are
+      // dumped with a column list: INSERT INTO `t` (`a`, `b`) VALUES ...
+      if (m_line.ends_with("` VALUES") || m_line.ends_with("` VALUES ") || m_line.ends_with("`) VALUES") ||
+          m_line.ends_with("`) VALUES ") || m_line.ends_with(" row_end) VALUES ") ||
+          m_line.ends_with(" row_end) VALUES")) {
         m_table = backtick_name(std::string_view(m_line).substr(k_insert.size()));
         m_rows = 0;
         m_depth = 0;

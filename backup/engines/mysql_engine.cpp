@@ -1,11 +1,14 @@
 #include "backup/engines/mysql_engine.h"
 
+#include <algorithm>
 #include <set>
 
 #include "backup/dump_stream.h"
 #include "backup/engines/mysql_binlog_archive.h"
 #include "backup/engines/mysql_client_tools.h"
+#include "backup/engines/mysql_database_description.h"
 #include "backup/engines/mysql_dump_scanner.h"
+#include "backup/engines/mysql_readiness.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -37,12 +40,16 @@ class MysqlEngine final : public Engine {
     result.row_count_source =
         "counted from the INSERT statements of each dump, so they are the rows in the dump's own snapshot";
     auto credentials = mysql_credentials_file(target, workspace.private_directory);
+    bool history = tool_is_mariadb(result.tool_version) && mariadb_server;
     for (const auto& database : result.databases) {
+      result.descriptions[database] = describe_mysql_database(connection, database);
       ProcessSpec spec;
       spec.argv = mysql_client_arguments(result.tool, target, credentials);
       for (const char* option : {"--single-transaction", "--routines", "--triggers", "--events", "--hex-blob",
                                  "--quick", "--default-character-set=utf8mb4", "--max-allowed-packet=512M"})
         spec.argv.emplace_back(option);
+      // System-versioned tables keep their history (row_start/row_end as they were).
+      if (history) spec.argv.emplace_back("--dump-history");
       // The position the snapshot is consistent with; needs the binlog and RELOAD.
       if (binlog) {
         spec.argv.emplace_back("--master-data=2");
@@ -77,9 +84,16 @@ class MysqlEngine final : public Engine {
                 .empty();
   }
 
-  void create_database(const Target& target, const std::string& database) const override {
-    MysqlConnection::connect(mysql_connect_options(target))
-        .execute("CREATE DATABASE " + MysqlConnection::quote_identifier(database));
+  void create_database(const Target& target, const std::string& database,
+                       const DatabaseProperties& properties) const override {
+    auto connection = MysqlConnection::connect(mysql_connect_options(target));
+    // Tables, routines and sequences created without their own character
+    // set take the database's: it must be set before the dump is loaded.
+    std::string statement = "CREATE DATABASE " + MysqlConnection::quote_identifier(database);
+    if (!properties.character_set.empty()) statement += " CHARACTER SET " + properties.character_set;
+    if (!properties.collation.empty()) statement += " COLLATE " + properties.collation;
+    if (!properties.comment.empty()) statement += " COMMENT " + connection.quote_string(properties.comment);
+    connection.execute(statement);
   }
 
   void drop_database(const Target& target, const std::string& database) const override {
@@ -95,8 +109,11 @@ class MysqlEngine final : public Engine {
     return names;
   }
 
-  void restore_artifact(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
-                        const std::string& database, const std::filesystem::path& private_directory) const override {
+  RestoreOutcome restore_artifact(const Target& target, const ArtifactRecord& artifact,
+                                  const std::filesystem::path& file, const std::string& database,
+                                  const std::filesystem::path& private_directory,
+                                  const DatabaseDescription& recorded) const override {
+    require_stored_program_loading(target, recorded);
     auto credentials = mysql_credentials_file(target, private_directory);
     ProcessSpec spec;
     spec.argv = mysql_client_arguments(first_available_tool({"mariadb", "mysql"}), target, credentials);
@@ -106,6 +123,12 @@ class MysqlEngine final : public Engine {
     spec.argv.push_back("--database=" + database);
     restore_from_artifact(spec, file, artifact, decryption_keys(target),
                           "restore of '" + artifact.name + "' into database '" + database + "'");
+    return {};
+  }
+
+  DatabaseDescription describe_database(const Target& target, const std::string& database) const override {
+    auto connection = MysqlConnection::connect(mysql_connect_options(target));
+    return describe_mysql_database(connection, database);
   }
 
   LogArchivePass archive_logs(const Target& target, const LogArchive& archive,
@@ -124,8 +147,12 @@ class MysqlEngine final : public Engine {
     auto connection = MysqlConnection::connect(mysql_connect_options(target));
     auto result = dump_binlog_incremental(target, connection, parent, workspace);
     result.server = identity(connection);
+    for (const auto& database : result.databases)
+      result.descriptions[database] = describe_mysql_database(connection, database);
     return result;
   }
+
+  std::vector<CheckResult> check_server(const Target& target) const override { return check_mysql_server(target); }
 
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {
     auto connection = MysqlConnection::connect(mysql_connect_options(target));
@@ -145,6 +172,26 @@ class MysqlEngine final : public Engine {
     return names;
   }
 
+  // With the binary log on, the server refuses CREATE TRIGGER/FUNCTION/
+  // PROCEDURE (ERROR 1419) unless the user has SUPER or the server trusts
+  // routine creators. Say so before loading anything.
+  static void require_stored_program_loading(const Target& target, const DatabaseDescription& recorded) {
+    bool stored_programs = std::any_of(recorded.objects.begin(), recorded.objects.end(), [](const ObjectRecord& o) {
+      return o.kind == "trigger" || o.kind == "routine";
+    });
+    if (!stored_programs) return;
+    auto connection = MysqlConnection::connect(mysql_connect_options(target));
+    auto row = connection.query("SELECT @@log_bin, @@log_bin_trust_function_creators").rows.at(0);
+    if (row[0].value_or("0") != "1" || row[1].value_or("0") == "1") return;
+    if (global_privileges(connection).contains("SUPER")) return;
+    throw Error(ErrorKind::config,
+                "target '" + target.name +
+                    "': the backup has triggers or routines, and with the binary log on the server loads them only "
+                    "for a user with SUPER or with log_bin_trust_function_creators = ON; run SET GLOBAL "
+                    "log_bin_trust_function_creators = 1 (and set it in the server's configuration), see "
+                    "docs/privileges.md");
+  }
+
   static bool tool_is_mariadb(const std::string& version) { return version.find("MariaDB") != std::string::npos; }
 
   std::string dump_tool() const {
@@ -159,12 +206,16 @@ class MysqlEngine final : public Engine {
 
 std::vector<TableRecord> count_table_rows(MysqlConnection& connection, const std::string& database) {
   std::vector<TableRecord> tables;
+  // A system-versioned table's dump holds its history rows too (--dump-history).
   auto names = connection.query(
-      "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = " +
+      "SELECT table_name, table_type FROM information_schema.tables WHERE table_type IN ('BASE TABLE', 'SYSTEM "
+      "VERSIONED') AND table_schema = " +
       connection.quote_string(database) + " ORDER BY table_name");
   for (const auto& row : names.rows) {
-    auto count = connection.query("SELECT COUNT(*) FROM " + MysqlConnection::quote_identifier(database) + "." +
-                                  MysqlConnection::quote_identifier(*row[0]));
+    bool versioned = row[1].value_or("") == "SYSTEM VERSIONED";
+    auto count =
+        connection.query("SELECT COUNT(*) FROM " + MysqlConnection::quote_identifier(database) + "." +
+                         MysqlConnection::quote_identifier(*row[0]) + (versioned ? " FOR SYSTEM_TIME ALL" : ""));
     tables.push_back({*row[0], std::stoull(count.scalar().value_or("0"))});
   }
   return tables;

@@ -1,20 +1,27 @@
 #include "backup/engines/postgres_engine.h"
 
+#include <fstream>
 #include <future>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
 #include "backup/engines/mysql_engine.h"
+#include "backup/engines/postgres_database_description.h"
+#include "backup/engines/postgres_readiness.h"
 #include "core/error.h"
 
 namespace dbkeeper {
 namespace {
 
-// Base tables whose rows pg_dump writes: not system catalogs, not members
-// of extensions (those come back with CREATE EXTENSION).
+// Tables whose rows pg_dump writes: not system catalogs, not members of
+// extensions (those come back with CREATE EXTENSION). A partitioned table
+// holds no rows itself; each partition is counted once, as a table.
 constexpr const char* k_user_tables = R"(
   SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
     AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')
@@ -100,6 +107,7 @@ class PostgresEngine final : public Engine {
         spec.argv.push_back("--compress=0");
       }
       artifact.database = database;
+      result.descriptions[database] = describe_postgres_database(snapshot_holder);
       auto cancel = snapshot_holder.cancel_handle();
       auto counting = std::async(std::launch::async, [&] { return count_tables(snapshot_holder); });
       try {
@@ -145,9 +153,15 @@ class PostgresEngine final : public Engine {
     return !connection.query("SELECT 1 FROM pg_database WHERE datname = " + literal(database)).empty();
   }
 
-  void create_database(const Target& target, const std::string& database) const override {
-    maintenance_connection(target, database)
-        .execute("CREATE DATABASE " + PostgresConnection::quote_identifier(database) + " TEMPLATE template0");
+  void create_database(const Target& target, const std::string& database,
+                       const DatabaseProperties& properties) const override {
+    std::string statement = "CREATE DATABASE " + PostgresConnection::quote_identifier(database) + " TEMPLATE template0";
+    if (!properties.encoding.empty()) statement += " ENCODING " + literal(properties.encoding);
+    if (!properties.lc_collate.empty()) statement += " LC_COLLATE " + literal(properties.lc_collate);
+    if (!properties.lc_ctype.empty()) statement += " LC_CTYPE " + literal(properties.lc_ctype);
+    if (properties.locale_provider == "icu")
+      statement += " LOCALE_PROVIDER icu ICU_LOCALE " + literal(properties.icu_locale);
+    maintenance_connection(target, database).execute(statement);
   }
 
   void drop_database(const Target& target, const std::string& database) const override {
@@ -163,18 +177,45 @@ class PostgresEngine final : public Engine {
     return names;
   }
 
-  void restore_artifact(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
-                        const std::string& database, const std::filesystem::path& private_directory) const override {
+  RestoreOutcome restore_artifact(const Target& target, const ArtifactRecord& artifact,
+                                  const std::filesystem::path& file, const std::string& database,
+                                  const std::filesystem::path& private_directory,
+                                  const DatabaseDescription& recorded) const override {
     if (artifact.format != "pg_custom" && artifact.format != "pg_directory")
       throw Error(ErrorKind::internal, "artifact '" + artifact.name + "' is not a database dump");
+    RestoreOutcome outcome;
+    outcome.scope.owners = target.restore.owner == "keep";
+    outcome.scope.grants = target.restore.privileges;
     auto credentials = credentials_file(target, private_directory);
-    auto connection = PostgresConnection::connect(postgres_connect_options(target));
+    auto connection = PostgresConnection::connect(postgres_connect_options(target, database));
     int major =
         std::stoi(connection.query("SELECT current_setting('server_version_num')").scalar().value_or("0")) / 10000;
-    ProcessSpec spec = tool_spec(tool_path("pg_restore", major), target, credentials);
+    std::string pg_restore = tool_path("pg_restore", major);
+    ProcessSpec spec = tool_spec(pg_restore, target, credentials);
     spec.argv.push_back("--no-password");
     spec.argv.push_back("--exit-on-error");
-    spec.argv.push_back("--dbname=" + database);
+    // A database name is a name: pg_restore reads a --dbname holding '=' as a connection string.
+    spec.argv.push_back("--dbname=dbname=" + connection_string_value(database));
+    bool superuser =
+        connection.query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar().value_or("f") == "t";
+    // Without superuser, pg_restore's ALTER … OWNER TO right after each
+    // CREATE fails wherever the owner's CREATE on the schema is only granted
+    // by an ACL restored later; so load as ourselves and give every object
+    // back to its owner at the end.
+    bool reassign = target.restore.owner == "keep" && !superuser;
+    if (target.restore.owner != "keep" || reassign) spec.argv.push_back("--no-owner");
+    if (target.restore.owner != "keep" && target.restore.owner != "restoring-user")
+      spec.argv.push_back("--role=" + target.restore.owner);
+    if (!target.restore.privileges) spec.argv.push_back("--no-acl");
+
+    outcome.scope.skipped_extensions = extensions_to_skip(connection, recorded.properties, outcome.notes);
+    if (!outcome.scope.skipped_extensions.empty()) {
+      auto list = private_directory / "restore.list";
+      write_restore_list(tool_spec(pg_restore, target, credentials), artifact, file, target, list,
+                         outcome.scope.skipped_extensions);
+      spec.argv.push_back("--use-list=" + list.string());
+    }
+
     std::string context = "restore of '" + artifact.name + "' into database '" + database + "'";
     if (artifact.format == "pg_directory") {
       // --jobs cannot run in one transaction; a failed restore is dropped by the caller.
@@ -182,10 +223,18 @@ class PostgresEngine final : public Engine {
       spec.argv.push_back("--jobs=" + std::to_string(std::max(1, target.backup.parallel)));
       spec.argv.push_back(file.string());
       run_tool(spec, context);
-      return;
+    } else {
+      spec.argv.push_back("--single-transaction");
+      restore_from_artifact(spec, file, artifact, decryption_keys(target), context);
     }
-    spec.argv.push_back("--single-transaction");
-    restore_from_artifact(spec, file, artifact, decryption_keys(target), context);
+    if (reassign) give_back_ownership(target, connection, recorded);
+    apply_database_properties(target, connection, database, recorded.properties, outcome.notes);
+    return outcome;
+  }
+
+  DatabaseDescription describe_database(const Target& target, const std::string& database) const override {
+    auto connection = PostgresConnection::connect(postgres_connect_options(target, database));
+    return describe_postgres_database(connection);
   }
 
   // The engine table says why these do not exist (engine_registry.cpp).
@@ -204,6 +253,8 @@ class PostgresEngine final : public Engine {
     return {};
   }
 
+  std::vector<CheckResult> check_server(const Target& target) const override { return check_postgres_server(target); }
+
   std::vector<TableRecord> count_rows(const Target& target, const std::string& database) const override {
     auto connection = PostgresConnection::connect(postgres_connect_options(target, database));
     return count_tables(connection);
@@ -214,6 +265,230 @@ class PostgresEngine final : public Engine {
     std::string quoted = "'";
     for (char c : text) quoted += c == '\'' ? std::string("''") : std::string(1, c);
     return quoted + "'";
+  }
+
+  // A value inside a libpq connection string: quoted, with ' and \ escaped.
+  static std::string connection_string_value(const std::string& value) {
+    std::string quoted = "'";
+    for (char c : value) {
+      if (c == '\'' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    return quoted + "'";
+  }
+
+  // Extensions the restoring user cannot create here (not installed, or not
+  // trusted and the user is no superuser). Their CREATE EXTENSION is left
+  // out of the restore and each is named in `notes`.
+  static std::vector<std::string> extensions_to_skip(PostgresConnection& connection,
+                                                     const DatabaseProperties& properties,
+                                                     std::vector<std::string>& notes) {
+    std::vector<std::string> skipped;
+    if (properties.extensions.empty()) return skipped;
+    bool superuser =
+        connection.query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar().value_or("f") == "t";
+    for (const auto& extension : properties.extensions) {
+      auto available = connection.query("SELECT superuser, trusted FROM pg_available_extension_versions WHERE name = " +
+                                        literal(extension.name) + " AND version = " + literal(extension.version));
+      if (available.empty()) {
+        skipped.push_back(extension.name);
+        notes.push_back("extension '" + extension.name + "' " + extension.version +
+                        " is not installed on this server and was not created");
+        continue;
+      }
+      bool needs_superuser = available.rows[0][0].value_or("t") == "t" && available.rows[0][1].value_or("f") != "t";
+      if (needs_superuser && !superuser) {
+        skipped.push_back(extension.name);
+        notes.push_back("extension '" + extension.name +
+                        "' was not created: only a superuser can (it is not a "
+                        "trusted extension); run CREATE EXTENSION " +
+                        PostgresConnection::quote_identifier(extension.name) + " in the copy as a superuser");
+      }
+    }
+    return skipped;
+  }
+
+  // The archive's table of contents without the entries of `extensions`
+  // (the extension and its comment), for pg_restore --use-list.
+  static void write_restore_list(ProcessSpec spec, const ArtifactRecord& artifact, const std::filesystem::path& file,
+                                 const Target& target, const std::filesystem::path& list,
+                                 const std::vector<std::string>& extensions) {
+    auto full_list = list;
+    full_list += ".full";
+    spec.argv.push_back("--list");
+    std::string context = "table of contents of '" + artifact.name + "'";
+    if (artifact.format == "pg_directory") {
+      spec.argv.push_back("--format=directory");
+      spec.argv.push_back("--file=" + full_list.string());
+      spec.argv.push_back(file.string());
+      run_tool(spec, context);
+    } else {
+      read_artifact_head(spec, file, artifact, decryption_keys(target), full_list, context);
+    }
+    std::ifstream in(full_list);
+    std::ofstream out(list);
+    std::string line;
+    while (std::getline(in, line)) {
+      bool drop = false;
+      for (const auto& name : extensions)
+        drop = drop || line.ends_with(" EXTENSION - " + name + " ") || line.ends_with(" EXTENSION - " + name) ||
+               line.ends_with(" COMMENT - EXTENSION " + name + " ") || line.ends_with(" COMMENT - EXTENSION " + name);
+      out << (drop ? ";" : "") << line << "\n";
+    }
+    out.close();
+    if (!out) throw Error(ErrorKind::io, "unable to write " + list.string());
+  }
+
+  // ALTER … OWNER TO the owner the backup recorded, for every schema,
+  // relation, routine and type of the copy (schemas first: an owner needs
+  // CREATE on the schema of what it owns). Sequences that belong to a
+  // column follow their table.
+  static void give_back_ownership(const Target& target, PostgresConnection& connection,
+                                  const DatabaseDescription& recorded) {
+    std::map<std::pair<std::string, std::string>, std::string> owners;
+    for (const auto& object : recorded.objects)
+      if (!object.owner.empty()) owners[{object.kind, object.name}] = object.owner;
+    if (owners.empty()) return;
+    connection.query("SELECT pg_catalog.set_config('search_path', '', false)");
+    auto objects = connection.query(R"(
+      SELECT 1, 'schema', n.nspname, 'SCHEMA ' || quote_ident(n.nspname), pg_get_userbyid(n.nspowner)
+        FROM pg_namespace n
+       WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid
+                         AND d.deptype = 'e')
+      UNION ALL
+      SELECT 2, CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
+                ELSE 'composite type' END, n.nspname || '.' || t.typname,
+             CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || t.oid::regtype::text,
+             pg_get_userbyid(t.typowner)
+        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+       WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS
+               (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
+         AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                         AND d.deptype = 'e')
+      UNION ALL
+      SELECT 3, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'foreign table' END,
+             n.nspname || '.' || c.relname,
+             CASE c.relkind WHEN 'v' THEN 'VIEW ' WHEN 'm' THEN 'MATERIALIZED VIEW ' WHEN 'S' THEN 'SEQUENCE '
+                WHEN 'f' THEN 'FOREIGN TABLE ' ELSE 'TABLE ' END || c.oid::regclass::text,
+             pg_get_userbyid(c.relowner)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+         AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                         AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype IN ('a', 'i'))))
+      UNION ALL
+      SELECT 4, CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'p' THEN 'procedure' ELSE 'function' END,
+             n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+             CASE p.prokind WHEN 'a' THEN 'AGGREGATE ' WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END ||
+                p.oid::regprocedure::text,
+             pg_get_userbyid(p.proowner)
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                         AND d.deptype = 'e')
+      ORDER BY 1, 3)");
+    for (const auto& row : objects.rows) {
+      auto it = owners.find({row[1].value_or(""), row[2].value_or("")});
+      if (it == owners.end() || it->second == row[4].value_or("")) continue;
+      std::string statement =
+          "ALTER " + row[3].value_or("") + " OWNER TO " + PostgresConnection::quote_identifier(it->second);
+      try {
+        connection.execute(statement);
+      } catch (const Error& e) {
+        throw Error(ErrorKind::config,
+                    "restores keep owners ([target.restore] owner = \"keep\"), but '" + target.user +
+                        "' cannot "
+                        "give " +
+                        row[1].value_or("") + " '" + row[2].value_or("") + "' back to '" + it->second +
+                        "': " + e.what() + "; run GRANT " + PostgresConnection::quote_identifier(it->second) + " TO " +
+                        PostgresConnection::quote_identifier(target.user) +
+                        " (dbkeeper check lists every role needed), or set owner = \"restoring-user\"");
+      }
+    }
+  }
+
+  // A setting as ALTER … SET takes it: list settings (search_path and
+  // friends) element by element, as pg_dump writes them, others as one literal.
+  static std::string setting_value(const std::string& name, const std::string& value) {
+    static const std::set<std::string> k_lists{"search_path",
+                                               "temp_tablespaces",
+                                               "local_preload_libraries",
+                                               "session_preload_libraries",
+                                               "shared_preload_libraries",
+                                               "unix_socket_directories"};
+    if (!k_lists.contains(name)) return literal(value);
+    std::vector<std::string> items;
+    std::string item;
+    bool quoted = false;
+    for (char c : value) {
+      if (c == '"') {
+        quoted = !quoted;
+        continue;
+      }
+      if (c == ',' && !quoted) {
+        items.push_back(item);
+        item.clear();
+        continue;
+      }
+      if (c == ' ' && !quoted && item.empty()) continue;
+      item += c;
+    }
+    items.push_back(item);
+    std::string text;
+    for (const auto& element : items) text += (text.empty() ? "" : ", ") + literal(element);
+    return text;
+  }
+
+  // What pg_restore leaves to CREATE DATABASE and pg_restore --create:
+  // owner, comment, settings and privileges of the database itself.
+  static void apply_database_properties(const Target& target, PostgresConnection& connection,
+                                        const std::string& database, const DatabaseProperties& properties,
+                                        std::vector<std::string>& notes) {
+    std::string name = PostgresConnection::quote_identifier(database);
+    std::string owner = target.restore.owner == "keep"             ? properties.owner
+                        : target.restore.owner == "restoring-user" ? std::string()
+                                                                   : target.restore.owner;
+    if (!owner.empty())
+      connection.execute("ALTER DATABASE " + name + " OWNER TO " + PostgresConnection::quote_identifier(owner));
+    if (!properties.comment.empty())
+      connection.execute("COMMENT ON DATABASE " + name + " IS " + literal(properties.comment));
+    for (const auto& setting : properties.settings) {
+      auto equals = setting.find('=');
+      if (equals == std::string::npos) continue;
+      connection.execute("ALTER DATABASE " + name + " SET " +
+                         PostgresConnection::quote_identifier(setting.substr(0, equals)) + " = " +
+                         setting_value(setting.substr(0, equals), setting.substr(equals + 1)));
+    }
+    for (const auto& setting : properties.role_settings) {
+      auto colon = setting.find(':');
+      auto equals = setting.find('=', colon);
+      if (colon == std::string::npos || equals == std::string::npos) continue;
+      std::string role = setting.substr(0, colon);
+      try {
+        connection.execute("ALTER ROLE " + PostgresConnection::quote_identifier(role) + " IN DATABASE " + name +
+                           " SET " +
+                           PostgresConnection::quote_identifier(setting.substr(colon + 1, equals - colon - 1)) + " = " +
+                           setting_value(setting.substr(colon + 1, equals - colon - 1), setting.substr(equals + 1)));
+      } catch (const Error& e) {
+        notes.push_back("the setting '" + setting.substr(colon + 1) + "' of role '" + role +
+                        "' in this database was not carried: " + e.what());
+      }
+    }
+    if (!target.restore.privileges || !properties.grants) return;
+    connection.execute("REVOKE ALL ON DATABASE " + name + " FROM PUBLIC");
+    for (const auto& grant : *properties.grants) {
+      std::string grantee = grant.grantee == "PUBLIC" ? "PUBLIC" : PostgresConnection::quote_identifier(grant.grantee);
+      try {
+        connection.execute("GRANT " + grant.privilege + " ON DATABASE " + name + " TO " + grantee +
+                           (grant.grantable ? " WITH GRANT OPTION" : ""));
+      } catch (const Error& e) {
+        notes.push_back("the database privilege " + grant.privilege + " of '" + grant.grantee +
+                        "' was not carried: " + e.what());
+      }
+    }
   }
 
   // CREATE/DROP DATABASE run from another database than the one they touch.

@@ -50,7 +50,8 @@ TEST_F(BackupMetricsTest, reports_backups_and_verifications_from_the_repository)
   Target target = mariadb_target({"metrics_fixture"});
   Repository repository(m_dir.path() / "repository");
   auto report = run_full_backup(target, repository, CompressionSettings{});
-  ASSERT_TRUE(verify_backup(target, repository, "latest", true).passed);
+  auto verification = verify_backup(target, repository, "latest", true);
+  ASSERT_TRUE(verification.passed) << verification.reason;
   double finished = std::chrono::duration<double>(report.manifest.finished_at.time_since_epoch()).count();
 
   for (int start = 0; start < 2; ++start) {  // the second start proves nothing lives only in memory

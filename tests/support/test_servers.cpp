@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "backup/privileges.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
 
@@ -56,6 +57,10 @@ void wait_until_ready(ChildProcess& process, const std::filesystem::path& log, C
   }
   throw Error(ErrorKind::timeout,
               process.program() + " did not accept connections within 120 s: " + last_error + "\n" + tail_of_file(log));
+}
+
+std::vector<Job> everything() {
+  return {all_jobs().begin(), all_jobs().end()};
 }
 
 bool running_as_root() {
@@ -129,21 +134,14 @@ void MariaDbServer::start() {
     if (running_as_root()) argv.push_back("--user=root");
     run_checked(ProcessSpec{.argv = argv});
   }
-  std::vector<std::string> argv{find_program("mariadbd").string(),
-                                "--no-defaults",
-                                "--datadir=" + data.string(),
-                                "--socket=" + socket().string(),
-                                "--port=" + std::to_string(m_port),
-                                "--bind-address=127.0.0.1",
-                                "--pid-file=" + (m_dir.path() / "mariadbd.pid").string(),
-                                "--log-error=" + (m_dir.path() / "error.log").string(),
-                                "--log-bin=" + (m_dir.path() / "binlog").string(),
-                                "--server-id=1",
-                                "--binlog-format=ROW",
-                                "--skip-name-resolve",
-                                "--innodb-buffer-pool-size=64M",
-                                "--innodb-log-file-size=16M",
-                                "--performance-schema=ON"};
+  std::vector<std::string> argv{
+      find_program("mariadbd").string(), "--no-defaults", "--datadir=" + data.string(), "--socket=" + socket().string(),
+      "--port=" + std::to_string(m_port), "--bind-address=127.0.0.1",
+      "--pid-file=" + (m_dir.path() / "mariadbd.pid").string(), "--log-error=" + (m_dir.path() / "error.log").string(),
+      "--log-bin=" + (m_dir.path() / "binlog").string(), "--server-id=1", "--binlog-format=ROW", "--skip-name-resolve",
+      "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M", "--performance-schema=ON",
+      // docs/privileges.md: needed to load triggers and routines without SUPER.
+      "--log-bin-trust-function-creators=1"};
   if (running_as_root()) argv.push_back("--user=root");
   m_process = ChildProcess::start(
       ProcessSpec{.argv = argv, .stdout_to = ProcessOutput::null(), .stderr_to = ProcessOutput::null()});
@@ -153,7 +151,8 @@ void MariaDbServer::start() {
     for (const char* host : {"localhost", "127.0.0.1"}) {
       std::string account = std::string("'") + k_test_user + "'@'" + host + "'";
       root.execute("CREATE USER " + account + " IDENTIFIED BY '" + k_test_password + "'");
-      root.execute("GRANT ALL PRIVILEGES ON *.* TO " + account + " WITH GRANT OPTION");
+      // Exactly what docs/privileges.md lists for a target that runs every job.
+      for (const auto& statement : grant_statements("mysql", everything(), k_test_user, host)) root.execute(statement);
     }
     m_initialised = true;
   }
@@ -221,7 +220,9 @@ void PostgresServer::start() {
   wait_until_ready(*m_process, log, [&] { admin().query("SELECT 1"); });
   if (!m_initialised) {
     auto root = admin();
-    root.execute(std::string("CREATE ROLE ") + k_test_user + " LOGIN SUPERUSER PASSWORD '" + k_test_password + "'");
+    root.execute(std::string("CREATE ROLE ") + k_test_user + " LOGIN PASSWORD '" + k_test_password + "'");
+    // Exactly what docs/privileges.md lists for a target that runs every job.
+    for (const auto& statement : grant_statements("postgres", everything(), k_test_user)) root.execute(statement);
     root.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     m_initialised = true;
   }

@@ -71,3 +71,27 @@ TEST(MysqlDumpScanner, passes_every_byte_on) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+// Generated, invisible and system-versioning columns make mariadb-dump
+// name the columns; those rows count like any others.
+TEST(MysqlDumpScanner, counts_inserts_with_a_column_list) {
+  auto scanner = scan(
+      "CREATE TABLE `products` (`id` int);\n"
+      "INSERT INTO `products` (`id`, `name`, `slug`) VALUES (1,'a (b)','x'),(2,'c',NULL);\n"
+      "CREATE TABLE `prices` (`id` int) WITH SYSTEM VERSIONING;\n"
+      "INSERT INTO `prices` (`id`, `x`, row_start, row_end) VALUES (1,1,'2026-01-01 00:00:00.000000',"
+      "'2026-01-02 00:00:00.000000'),\n(1,2,'2026-01-02 00:00:00.000000','2038-01-19 03:14:07.999999');\n"
+      "-- Dump completed on 2026-12-01\n");
+  auto tables = scanner.tables();
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[0].name, "products");
+  EXPECT_EQ(tables[0].rows, 2u);
+  EXPECT_EQ(tables[1].name, "prices");
+  EXPECT_EQ(tables[1].rows, 2u);
+}
+
+}  // namespace
+}  // namespace dbkeeper

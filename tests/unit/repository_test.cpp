@@ -166,7 +166,7 @@ TEST_F(RepositoryTest, verification_is_recorded_beside_the_backup) {
   partial.commit(manifest_for(partial.id()));
   auto entry = m_repository.find("shop", "latest");
   m_repository.record_verification(
-      entry, VerificationRecord{false, true, m_now, m_now + std::chrono::seconds(3), "table 'x' is missing"});
+      entry, VerificationRecord{"failed", false, true, m_now, m_now + std::chrono::seconds(3), "table 'x' is missing"});
   auto again = m_repository.find("shop", "latest");
   ASSERT_TRUE(again.verification.has_value());
   EXPECT_FALSE(again.verification->passed);

@@ -15,7 +15,9 @@ BackupEntry full_backup(const std::string& id, std::chrono::hours age, std::opti
   entry.manifest.type = "full";
   entry.manifest.finished_at = k_now - age;
   entry.manifest.started_at = entry.manifest.finished_at - 1min;
-  if (verified) entry.verification = VerificationRecord{*verified, true, k_now - age, k_now - age, ""};
+  if (verified)
+    entry.verification =
+        VerificationRecord{*verified ? "passed" : "failed", *verified, true, k_now - age, k_now - age, ""};
   return entry;
 }
 
@@ -65,8 +67,8 @@ TEST(plan_retention, never_deletes_the_newest_full_backup) {
 
 TEST(plan_retention, never_deletes_the_newest_backup_that_passed_verification) {
   auto backups = five_days();
-  backups[1].verification = VerificationRecord{true, true, k_now, k_now, ""};    // b passed
-  backups[3].verification = VerificationRecord{false, true, k_now, k_now, "x"};  // d failed
+  backups[1].verification = VerificationRecord{"passed", true, true, k_now, k_now, ""};    // b passed
+  backups[3].verification = VerificationRecord{"failed", false, true, k_now, k_now, "x"};  // d failed
   auto decisions = plan_retention(backups, RetentionPolicy{1, std::nullopt}, k_now);
   EXPECT_EQ(kept(decisions), (std::vector<std::string>{"b", "e"}));
   EXPECT_EQ(decisions[1].reason, "the newest backup that passed verification");
