@@ -64,6 +64,9 @@ struct ObjectRecord {
 struct DatabaseDescription {
   DatabaseProperties properties;
   std::vector<ObjectRecord> objects;  // sorted by kind, then name
+  // What this backup of the database does not hold, one sentence each
+  // (named again in the summary of every restore from it).
+  std::vector<std::string> not_carried;
 };
 
 // What a restore did not carry, and which of the recorded properties the

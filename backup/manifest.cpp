@@ -111,7 +111,9 @@ json description_to_json(const DatabaseDescription& d) {
     if (o.value) object["value"] = *o.value;
     objects.push_back(object);
   }
-  return json{{"properties", properties}, {"objects", objects}};
+  json result{{"properties", properties}, {"objects", objects}};
+  if (!d.not_carried.empty()) result["not_carried"] = d.not_carried;
+  return result;
 }
 
 DatabaseDescription description_from_json(const json& j) {
@@ -141,6 +143,7 @@ DatabaseDescription description_from_json(const json& j) {
     if (o.contains("value")) object.value = o.at("value").get<std::int64_t>();
     d.objects.push_back(std::move(object));
   }
+  d.not_carried = j.value("not_carried", std::vector<std::string>{});
   return d;
 }
 

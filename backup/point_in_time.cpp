@@ -37,16 +37,16 @@ bool failed_verification(const BackupEntry& backup) {
 }
 
 RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
-                               const std::optional<LogArchiveProgress>& progress) {
+                               const std::optional<LogArchiveProgress>& progress, bool skip_failed_verifications) {
   RecoveryWindow window;
   for (const auto& backup : backups) {
     // A backup that failed its verification is no restore point.
-    if (failed_verification(backup)) continue;
+    if (skip_failed_verifications && failed_verification(backup)) continue;
     // An incremental is a restore point of its own, when its chain is whole.
     if (backup.manifest.type == "incremental") {
       try {
         auto chain = backup_chain(backups, backup);
-        if (std::any_of(chain.begin(), chain.end(), failed_verification)) continue;
+        if (skip_failed_verifications && std::any_of(chain.begin(), chain.end(), failed_verification)) continue;
       } catch (const Error&) {
         continue;
       }
@@ -68,7 +68,10 @@ PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, cons
   // second's start: the moment is that second, and a base must have ended
   // before it, or its dump may already hold events of that very second.
   until = std::chrono::floor<std::chrono::seconds>(until);
-  auto window = recovery_window(backups, segments, progress);
+  // The restore checks every artifact and log it uses before it changes
+  // anything, so a base is not ruled out by a verification that failed on
+  // something it may not need (a damaged log after the moment, say).
+  auto window = recovery_window(backups, segments, progress, false);
   if (!window.start) throw Error(ErrorKind::config, "there is no full backup to start from");
   std::string reach = "the repository reaches " + format_utc(*window.start) + " to " + format_utc(*window.end);
   if (until <= *window.start)
@@ -88,7 +91,6 @@ PointInTimePlan plan_point_in_time(const std::vector<BackupEntry>& backups, cons
   for (const auto& backup : backups) {
     if (backup.manifest.type != "full" || backup.manifest.finished_at >= until) continue;
     if (backup_id != "latest" && backup.manifest.id != backup_id) continue;
-    if (backup_id == "latest" && failed_verification(backup)) continue;
     if (backup.manifest.log_position.binlog_file.empty()) continue;
     if (reachable_until(backup.manifest, segments, progress) < until) continue;
     if (!base || backup.manifest.finished_at > base->manifest.finished_at) base = &backup;

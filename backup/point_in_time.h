@@ -34,9 +34,11 @@ TimePoint reachable_until(const BackupManifest& full, const std::vector<LogSegme
 // backup is no restore point, for the window or for --until.
 bool failed_verification(const BackupEntry& backup);
 
-// Backups whose verification failed (or whose chain holds one) are left out.
+// Backups whose verification failed (or whose chain holds one) are left
+// out, unless `skip_failed_verifications` is false.
 RecoveryWindow recovery_window(const std::vector<BackupEntry>& backups, const std::vector<LogSegment>& segments,
-                               const std::optional<LogArchiveProgress>& progress);
+                               const std::optional<LogArchiveProgress>& progress,
+                               bool skip_failed_verifications = true);
 
 struct PointInTimePlan {
   BackupEntry base;                  // the full backup to restore first

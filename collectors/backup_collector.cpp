@@ -153,7 +153,8 @@ class BackupCollector final : public Collector {
     const VerificationRecord* newest_verification = nullptr;
     const VerificationRecord* newest_passed = nullptr;
     for (const auto& backup : backups) {
-      if (!backup.verification) continue;
+      // A verification that could not run says nothing about the backup.
+      if (!backup.verification || backup.verification->result == "could-not-run") continue;
       const auto& record = *backup.verification;
       if (!newest_verification || record.finished_at > newest_verification->finished_at) newest_verification = &record;
       if (record.passed && (!newest_passed || record.finished_at > newest_passed->finished_at)) newest_passed = &record;
@@ -167,6 +168,8 @@ class BackupCollector final : public Collector {
                 static_cast<double>(state.verifications.success));
     add_counter(verify_runs, {{"target", m_target}, {"result", "failure"}},
                 static_cast<double>(state.verifications.failure));
+    add_counter(verify_runs, {{"target", m_target}, {"result", "could_not_run"}},
+                static_cast<double>(state.verifications.could_not_run));
     for (const auto& [reason, count] : state.verifications.failures_by_reason)
       add_counter(verify_failures, {{"target", m_target}, {"reason", reason}}, static_cast<double>(count));
 

@@ -43,13 +43,19 @@ class MysqlEngine final : public Engine {
     bool history = tool_is_mariadb(result.tool_version) && mariadb_server;
     for (const auto& database : result.databases) {
       result.descriptions[database] = describe_mysql_database(connection, database);
+      auto precise = transaction_precise_tables(connection, database);
+      if (!precise.empty())
+        result.descriptions[database].not_carried.push_back(
+            "the history of its system-versioned tables: mariadb-dump cannot dump the history of "
+            "transaction-precise versioning (table " +
+            precise + "), so no history is kept for this database; current rows are");
       ProcessSpec spec;
       spec.argv = mysql_client_arguments(result.tool, target, credentials);
       for (const char* option : {"--single-transaction", "--routines", "--triggers", "--events", "--hex-blob",
                                  "--quick", "--default-character-set=utf8mb4", "--max-allowed-packet=512M"})
         spec.argv.emplace_back(option);
       // System-versioned tables keep their history (row_start/row_end as they were).
-      if (history) spec.argv.emplace_back("--dump-history");
+      if (history && precise.empty()) spec.argv.emplace_back("--dump-history");
       // The position the snapshot is consistent with; needs the binlog and RELOAD.
       if (binlog) {
         spec.argv.emplace_back("--master-data=2");
@@ -114,6 +120,8 @@ class MysqlEngine final : public Engine {
                                   const std::filesystem::path& private_directory,
                                   const DatabaseDescription& recorded) const override {
     require_stored_program_loading(target, recorded);
+    RestoreOutcome outcome;
+    outcome.notes = recorded.not_carried;
     auto credentials = mysql_credentials_file(target, private_directory);
     ProcessSpec spec;
     spec.argv = mysql_client_arguments(first_available_tool({"mariadb", "mysql"}), target, credentials);
@@ -123,7 +131,7 @@ class MysqlEngine final : public Engine {
     spec.argv.push_back("--database=" + database);
     restore_from_artifact(spec, file, artifact, decryption_keys(target),
                           "restore of '" + artifact.name + "' into database '" + database + "'");
-    return {};
+    return outcome;
   }
 
   DatabaseDescription describe_database(const Target& target, const std::string& database) const override {
@@ -204,15 +212,31 @@ class MysqlEngine final : public Engine {
 
 }  // namespace
 
+std::string transaction_precise_tables(MysqlConnection& connection, const std::string& database) {
+  // Transaction-precise versioning keeps its period in BIGINT UNSIGNED columns.
+  auto rows = connection.query(
+      "SELECT GROUP_CONCAT(DISTINCT c.table_name ORDER BY c.table_name SEPARATOR ', ') FROM information_schema.columns "
+      "c "
+      "JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+      "WHERE t.table_type = 'SYSTEM VERSIONED' AND c.generation_expression = 'ROW START' AND c.data_type = 'bigint' "
+      "AND c.table_schema = " +
+      connection.quote_string(database));
+  return rows.empty() ? "" : rows.rows[0][0].value_or("");
+}
+
 std::vector<TableRecord> count_table_rows(MysqlConnection& connection, const std::string& database) {
   std::vector<TableRecord> tables;
-  // A system-versioned table's dump holds its history rows too (--dump-history).
+  // A system-versioned table's dump holds its history rows too
+  // (--dump-history), unless the database has a table whose history
+  // mariadb-dump cannot dump; the rule depends on the schema alone, so the
+  // source and its copy count alike.
+  bool history = transaction_precise_tables(connection, database).empty();
   auto names = connection.query(
       "SELECT table_name, table_type FROM information_schema.tables WHERE table_type IN ('BASE TABLE', 'SYSTEM "
       "VERSIONED') AND table_schema = " +
       connection.quote_string(database) + " ORDER BY table_name");
   for (const auto& row : names.rows) {
-    bool versioned = row[1].value_or("") == "SYSTEM VERSIONED";
+    bool versioned = history && row[1].value_or("") == "SYSTEM VERSIONED";
     auto count =
         connection.query("SELECT COUNT(*) FROM " + MysqlConnection::quote_identifier(database) + "." +
                          MysqlConnection::quote_identifier(*row[0]) + (versioned ? " FOR SYSTEM_TIME ALL" : ""));

@@ -18,6 +18,10 @@ MysqlConnectOptions mysql_connect_options(const Target& target);
 // `connection` (inside its transaction's snapshot when one is open).
 std::vector<TableRecord> count_table_rows(MysqlConnection& connection, const std::string& database);
 
+// The system-versioned tables of `database` with transaction-precise
+// history, comma-separated ("" when none): mariadb-dump cannot dump theirs.
+std::string transaction_precise_tables(MysqlConnection& connection, const std::string& database);
+
 // A file name for a database name: safe characters kept, others as @xx.
 std::string safe_file_name(const std::string& name);
 

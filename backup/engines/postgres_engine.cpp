@@ -107,9 +107,13 @@ class PostgresEngine final : public Engine {
         spec.argv.push_back("--compress=0");
       }
       artifact.database = database;
-      result.descriptions[database] = describe_postgres_database(snapshot_holder);
       auto cancel = snapshot_holder.cancel_handle();
-      auto counting = std::async(std::launch::async, [&] { return count_tables(snapshot_holder); });
+      // In the snapshot pg_dump imports, beside it: reading the catalogs of
+      // a locked table waits like pg_dump does, never in front of it.
+      auto counting = std::async(std::launch::async, [&] {
+        result.descriptions[database] = describe_postgres_database(snapshot_holder);
+        return count_tables(snapshot_holder);
+      });
       try {
         if (parallel) {
           run_tool(spec, context);

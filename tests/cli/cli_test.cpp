@@ -48,12 +48,12 @@ TEST_F(CliTest, without_a_command_prints_usage_and_exits_2) {
 TEST_F(CliTest, help_lists_every_command) {
   auto result = run_dbkeeper({"--help"});
   EXPECT_EQ(result.status.code, 0);
-  for (const char* command : {"run", "check-config", "backup", "list", "verify", "restore", "prune"})
+  for (const char* command : {"run", "check-config", "check", "backup", "list", "verify", "restore", "prune"})
     EXPECT_NE(result.stdout_text.find(std::string("  ") + command + " "), std::string::npos) << command;
 }
 
 TEST_F(CliTest, every_command_has_help) {
-  for (const char* command : {"run", "check-config", "backup", "list", "verify", "restore", "prune"}) {
+  for (const char* command : {"run", "check-config", "check", "backup", "list", "verify", "restore", "prune"}) {
     auto result = run_dbkeeper({command, "--help"});
     EXPECT_EQ(result.status.code, 0) << command;
     EXPECT_NE(result.stdout_text.find(std::string("usage: dbkeeper ") + command), std::string::npos) << command;
@@ -206,6 +206,24 @@ TEST_F(CliTest, run_fails_with_1_when_it_cannot_listen) {
   EXPECT_EQ(result.status.code, 1);
   EXPECT_NE(result.stderr_text.find("unable to listen on 127.0.0.1:" + std::to_string(port)), std::string::npos)
       << result.stderr_text;
+}
+
+TEST_F(CliTest, check_names_a_server_it_cannot_reach_and_exits_1) {
+  auto repository = m_dir.path() / "repository";
+  auto config = write_config("[agent]\nrepository = \"" + repository.string() +
+                             "\"\n[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nport = " +
+                             std::to_string(testing::free_loopback_port()) + "\nuser = \"backup\"\n");
+  auto text = run_dbkeeper({"check", "--config", config});
+  EXPECT_EQ(text.status.code, 1) << text.stdout_text << text.stderr_text;
+  EXPECT_NE(text.stdout_text.find("shop         connect          FAIL: "), std::string::npos) << text.stdout_text;
+  EXPECT_NE(text.stdout_text.find("shop         repository       ok: "), std::string::npos) << text.stdout_text;
+
+  auto json = run_dbkeeper({"check", "shop", "--json", "--config", config});
+  EXPECT_EQ(json.status.code, 1);
+  EXPECT_NE(json.stdout_text.find("\"check\": \"connect\""), std::string::npos) << json.stdout_text;
+  EXPECT_NE(json.stdout_text.find("\"ok\": false"), std::string::npos) << json.stdout_text;
+
+  EXPECT_EQ(run_dbkeeper({"check", "nosuch", "--config", config}).status.code, 2);
 }
 
 }  // namespace

@@ -76,6 +76,7 @@ TEST_F(BackupMetricsTest, reports_backups_and_verifications_from_the_repository)
               static_cast<double>(report.manifest.stored_bytes()));
     EXPECT_EQ(sample_value(body, R"(dbkeeper_verify_last_result{target="shop"})"), 1);
     EXPECT_EQ(sample_value(body, R"(dbkeeper_verify_runs_total{target="shop",result="success"})"), 1);
+    EXPECT_EQ(sample_value(body, R"(dbkeeper_verify_runs_total{target="shop",result="could_not_run"})"), 0);
     EXPECT_TRUE(sample_value(body, R"(dbkeeper_verify_last_success_timestamp_seconds{target="shop"})").has_value());
     EXPECT_NEAR(*sample_value(body, R"(dbkeeper_recovery_window_end_timestamp_seconds{target="shop"})"), finished,
                 0.001);

@@ -6,13 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "backup/backup_job.h"
+#include "backup/point_in_time.h"
 #include "backup/readiness_check.h"
 #include "backup/restore_job.h"
 #include "backup/verify_job.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/backup_fixture.h"
 #include "tests/support/production_fixture.h"
 #include "tests/support/test_servers.h"
@@ -184,6 +187,9 @@ TEST_F(FaithfulCopyTest, verification_fails_when_the_copy_differs_from_what_the_
   EXPECT_NE(problems.find("view 'catalog' has another definition"), std::string::npos) << problems;
   EXPECT_NE(problems.find("trigger 'ghost' is missing from the copy"), std::string::npos) << problems;
   EXPECT_EQ(verification.problems.size(), 2u) << problems;
+  // A backup whose verification failed is no restore point.
+  auto backups = m_repository.list(target.name);
+  EXPECT_FALSE(recovery_window(backups, {}, std::nullopt).start.has_value());
 }
 
 TEST_F(FaithfulCopyTest, a_verification_that_cannot_run_is_recorded_as_such_not_as_a_failed_copy) {
@@ -204,6 +210,19 @@ TEST_F(FaithfulCopyTest, a_verification_that_cannot_run_is_recorded_as_such_not_
   auto state = m_repository.read_state(target.name);
   EXPECT_EQ(state.verifications.could_not_run, 1u);
   EXPECT_EQ(state.verifications.failure, 0u);
+
+  // list --json says so, with the reason and every table's row count.
+  auto config = m_dir.path() / "dbkeeper.toml";
+  std::ofstream(config) << "[agent]\nrepository = \"" << m_dir.path().string()
+                        << "\"\n[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nuser = \"u\"\n";
+  auto listed = run_dbkeeper({"list", "--json", "--config", config.string()});
+  EXPECT_EQ(listed.status.code, 0) << listed.stderr_text;
+  auto json = nlohmann::json::parse(listed.stdout_text);
+  ASSERT_EQ(json.size(), 1u) << listed.stdout_text;
+  EXPECT_EQ(json[0]["verification"], "could-not-run");
+  EXPECT_EQ(json[0]["restorable"], true);
+  EXPECT_NE(json[0]["verification_reason"].get<std::string>().find("denied"), std::string::npos);
+  EXPECT_EQ(json[0]["tables"]["cannot_run"]["order"], 4);
 
   // A verification that ran replaces it; a later one that cannot run does not replace that.
   EXPECT_TRUE(verify_backup(target, m_repository, "latest", true).passed);
@@ -279,6 +298,41 @@ TEST_F(FaithfulCopyTest, check_passes_with_the_documented_grants_and_names_what_
     }
   EXPECT_TRUE(owners);
   servers().postgres.admin().execute(std::string("GRANT ") + k_app_owner + ", " + k_reporting + " TO " + k_test_user);
+}
+
+}  // namespace
+}  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+using namespace testing;
+
+// mariadb-dump refuses --dump-history for transaction-precise versioning:
+// the backup still runs, without history for that database, and says so.
+TEST(FaithfulCopy, transaction_precise_history_is_named_as_not_carried) {
+  TempDir dir;
+  Repository repository(dir.path());
+  auto db = servers().mariadb.admin();
+  db.execute("DROP DATABASE IF EXISTS precise_history");
+  db.execute("CREATE DATABASE precise_history");
+  db.execute(
+      "CREATE TABLE precise_history.t (id INT PRIMARY KEY, x INT, s BIGINT UNSIGNED GENERATED ALWAYS AS ROW START, "
+      "e BIGINT UNSIGNED GENERATED ALWAYS AS ROW END, PERIOD FOR SYSTEM_TIME (s, e)) ENGINE=InnoDB WITH SYSTEM "
+      "VERSIONING");
+  db.execute("INSERT INTO precise_history.t (id, x) VALUES (1, 1), (2, 2)");
+  db.execute("UPDATE precise_history.t SET x = 3 WHERE id = 1");
+  Target target = mariadb_target({"precise_history"});
+  auto report = run_full_backup(target, repository, CompressionSettings{});
+  ASSERT_EQ(report.manifest.tables.at("precise_history").size(), 1u);
+  EXPECT_EQ(report.manifest.tables.at("precise_history")[0].rows, 2u);  // the current rows
+  auto verification = verify_backup(target, repository, "latest", true);
+  EXPECT_TRUE(verification.passed) << verification.reason;
+  auto restored = restore_backup(target, repository, RestoreRequest{"latest", "precise_history_copy", "", false});
+  ASSERT_EQ(restored.notes.size(), 1u);
+  EXPECT_NE(restored.notes[0].find("transaction-precise versioning (table t)"), std::string::npos) << restored.notes[0];
+  EXPECT_EQ(db.query("SELECT COUNT(*) FROM precise_history_copy.t").scalar(), "2");
+  db.execute("DROP DATABASE precise_history_copy");
 }
 
 }  // namespace

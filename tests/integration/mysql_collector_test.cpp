@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "collectors/mysql_collector.h"
+#include "collectors/statement_summary.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 #include "tests/support/agent_process.h"
@@ -153,6 +155,49 @@ TEST(queries_command, prints_the_slowest_statements_with_their_text) {
     ASSERT_FALSE(array.empty());
     EXPECT_TRUE(array[0].contains("digest") && array[0].contains("text") && array[0].contains("mean_seconds"));
   }
+}
+
+}  // namespace
+}  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+// Each digest series once, whatever the number of lines with that name.
+std::map<std::string, int> digest_series(const std::string& text) {
+  std::map<std::string, int> seen;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("dbkeeper_statement_mean_seconds{")) ++seen[line.substr(0, line.find('}') + 1)];
+  return seen;
+}
+
+// The server keeps one row per digest and schema: the same statement in two
+// schemas must still be one series (a duplicate breaks the exposition).
+TEST(mysql_collector, a_digest_run_in_two_schemas_is_one_series) {
+  create_mariadb_fixture("digest_one");
+  create_mariadb_fixture("digest_two");
+  Target target = mariadb_target({"digest_one", "digest_two"});
+  target.queries.top_n = 100;
+  CollectorSettings settings;
+  auto collector = make_mysql_collector(CollectorContext{&target, {}, nullptr, settings, {}});
+  for (const char* schema : {"digest_one", "digest_two"}) {
+    auto options = servers().mariadb.user_options();
+    options.database = schema;
+    auto session = MysqlConnection::connect(options);
+    for (int i = 0; i < 3; ++i) session.query("SELECT COUNT(*) FROM audit WHERE id > " + std::to_string(i));
+  }
+  collector->refresh();
+  auto text = exposition(*collector);
+  auto series = digest_series(text);
+  ASSERT_FALSE(series.empty()) << text;
+  for (const auto& [name, count] : series) EXPECT_EQ(count, 1) << name;
+
+  auto summaries = top_statements(target, 100);
+  bool both = false;
+  for (const auto& s : summaries)
+    if (s.text.find("audit") != std::string::npos && s.schemas == "digest_one,digest_two") both = true;
+  EXPECT_TRUE(both) << "queries names both schemas";
 }
 
 }  // namespace

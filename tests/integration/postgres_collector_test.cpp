@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -95,6 +96,32 @@ TEST(postgres_collector, declines_other_engines) {
   Target target;
   target.engine = "mariadb";
   EXPECT_EQ(make_postgres_collector(CollectorContext{&target, {}, nullptr, {}, {}}), nullptr);
+}
+
+}  // namespace
+}  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+// pg_stat_statements keeps one row per queryid, user and database: the same
+// statement run by two users must still be one series.
+TEST(postgres_collector, a_statement_run_by_two_users_is_one_series) {
+  Target target = postgres_target({"postgres"});
+  target.queries.top_n = 100;
+  CollectorSettings settings;
+  auto collector = make_postgres_collector(CollectorContext{&target, {}, nullptr, settings, {}});
+  auto user = PostgresConnection::connect(servers().postgres.user_options());
+  auto admin = servers().postgres.admin();
+  for (auto* session : {&user, &admin})
+    for (int i = 0; i < 3; ++i) session->query("SELECT count(*) FROM pg_class WHERE relpages > " + std::to_string(i));
+  collector->refresh();
+  std::map<std::string, int> seen;
+  std::istringstream lines(exposition(*collector));
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("dbkeeper_statement_mean_seconds{")) ++seen[line.substr(0, line.find('}') + 1)];
+  ASSERT_FALSE(seen.empty());
+  for (const auto& [name, count] : seen) EXPECT_EQ(count, 1) << name;
 }
 
 }  // namespace

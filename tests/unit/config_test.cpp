@@ -422,3 +422,52 @@ TEST_F(ConfigTest, summary_never_shows_the_password) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+class RestoreConfigTest : public ::testing::Test {
+ protected:
+  std::filesystem::path write(const std::string& text) {
+    auto path = m_dir.path() / "dbkeeper.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string problems(const std::string& text) {
+    try {
+      load_config(write(text));
+    } catch (const ConfigInvalid& e) {
+      return e.what();
+    }
+    return "";
+  }
+  TempDir m_dir;
+};
+
+constexpr const char* k_postgres_target = "[[target]]\nname = \"pg\"\nengine = \"postgres\"\nuser = \"u\"\n";
+
+TEST_F(RestoreConfigTest, restore_owner_and_privileges_are_read_for_postgres) {
+  auto config = load_config(
+      write(std::string(k_postgres_target) + "[target.restore]\nowner = \"restoring-user\"\nprivileges = \"drop\"\n"));
+  EXPECT_EQ(config.targets[0].restore.owner, "restoring-user");
+  EXPECT_FALSE(config.targets[0].restore.privileges);
+  auto defaults = load_config(write(k_postgres_target));
+  EXPECT_EQ(defaults.targets[0].restore.owner, "keep");
+  EXPECT_TRUE(defaults.targets[0].restore.privileges);
+  auto role = load_config(write(std::string(k_postgres_target) + "[target.restore]\nowner = \"app_owner\"\n"));
+  EXPECT_EQ(role.targets[0].restore.owner, "app_owner");
+  EXPECT_NE(describe_config(role).find("restore      owner app_owner, privileges kept"), std::string::npos)
+      << describe_config(role);
+}
+
+TEST_F(RestoreConfigTest, restore_settings_are_refused_where_they_cannot_apply) {
+  auto text = problems(
+      "[[target]]\nname = \"shop\"\nengine = \"mariadb\"\nuser = \"u\"\n[target.restore]\n"
+      "owner = \"restoring-user\"\n");
+  EXPECT_NE(text.find("target[0].restore.owner: applies to PostgreSQL targets only"), std::string::npos) << text;
+  auto bad = problems(std::string(k_postgres_target) + "[target.restore]\nprivileges = \"some\"\n");
+  EXPECT_NE(bad.find("target[0].restore.privileges: unknown value \"some\""), std::string::npos) << bad;
+}
+
+}  // namespace
+}  // namespace dbkeeper

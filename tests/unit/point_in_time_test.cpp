@@ -175,3 +175,27 @@ TEST(plan_point_in_time, never_bridges_a_gap) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+// A backup whose verification failed is no restore point; one that could
+// not be verified still is (nothing was learnt about it).
+TEST(recovery_window, leaves_out_backups_that_failed_verification) {
+  auto failed = full("a", "05:00", "binlog.000003");
+  failed.verification = VerificationRecord{"failed", false, true, at("05:30"), at("05:31"), "table 't' differs"};
+  auto unverified = full("b", "08:30", "binlog.000006");
+  unverified.verification = VerificationRecord{"could-not-run", false, true, at("08:40"), at("08:41"), "access denied"};
+  auto incremental = full("i", "09:30", "binlog.000006");
+  incremental.manifest.type = "incremental";
+  incremental.manifest.parent = "a";
+  auto window = recovery_window({failed, unverified, incremental}, {}, std::nullopt);
+  EXPECT_EQ(*window.start, at("08:30"));
+  EXPECT_EQ(*window.end, at("08:30"));  // the incremental continues from the failed one
+  auto all = recovery_window({failed, unverified, incremental}, {}, std::nullopt, false);
+  EXPECT_EQ(*all.start, at("05:00"));
+  EXPECT_EQ(*all.end, at("09:30"));
+}
+
+}  // namespace
+}  // namespace dbkeeper
