@@ -166,7 +166,22 @@ std::string privileges_markdown() {
       text += "| `" + std::string(privilege.name) + "`" + (privilege.attribute ? " (role attribute)" : "") + " | " +
               join(jobs, ", ") + " | " + std::string(privilege.why) + " |\n";
     }
-    text += "\nEverything, for a target that schedules every job:\n\n```sql\n";
+    text += "\nBy what the target does (each list includes the ones above it):\n\n";
+    std::vector<std::pair<const char*, std::vector<Job>>> levels{
+        {"backups only", {backup}},
+        {"backups, verification restores and restores", {backup, verify, restore}},
+        {"and incrementals", {backup, verify, restore, incremental}},
+        {"and continuous log archiving with point-in-time restores",
+         {backup, verify, restore, incremental, log_archive, restore_until}}};
+    // PostgreSQL has no incrementals or log archive yet.
+    if (std::string_view(family) == "postgres") levels.resize(2);
+    for (const auto& [what, jobs] : levels) {
+      text += "- " + std::string(what) + ":\n\n  ```sql\n";
+      for (const auto& statement : grant_statements(family, jobs, "dbkeeper", "127.0.0.1"))
+        text += "  " + statement + "\n";
+      text += "  ```\n";
+    }
+    text += "\nEverything, for a target that schedules every job (the collectors too):\n\n```sql\n";
     std::vector<Job> every(k_jobs.begin(), k_jobs.end());
     for (const auto& statement : grant_statements(family, every, "dbkeeper", "127.0.0.1")) text += statement + "\n";
     text += "```\n\n";

@@ -78,6 +78,16 @@ TEST_F(BackupMetricsTest, reports_backups_and_verifications_from_the_repository)
     EXPECT_EQ(sample_value(body, R"(dbkeeper_verify_runs_total{target="shop",result="success"})"), 1);
     EXPECT_EQ(sample_value(body, R"(dbkeeper_verify_runs_total{target="shop",result="could_not_run"})"), 0);
     EXPECT_TRUE(sample_value(body, R"(dbkeeper_verify_last_success_timestamp_seconds{target="shop"})").has_value());
+    // The agent ran `dbkeeper check` at start: the documented grants pass it.
+    ASSERT_TRUE(
+        eventually([&] { return value(R"(dbkeeper_collector_success{collector="check",target="shop"})") == 1; }, 10s))
+        << agent.log();
+    auto checked = metrics();
+    for (const char* check : {"connect", "privileges", "binlog", "stored-programs", "tools", "repository", "space"})
+      EXPECT_EQ(sample_value(checked, std::string(R"(dbkeeper_check_success{target="shop",check=")") + check + R"("})"),
+                1)
+          << check << "\n"
+          << agent.log();
     EXPECT_NEAR(*sample_value(body, R"(dbkeeper_recovery_window_end_timestamp_seconds{target="shop"})"), finished,
                 0.001);
   }
