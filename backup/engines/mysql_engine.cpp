@@ -61,6 +61,8 @@ class MysqlEngine final : public Engine {
         spec.argv.emplace_back("--master-data=2");
         if (mariadb_server && tool_is_mariadb(result.tool_version)) spec.argv.emplace_back("--gtid");
       }
+      // After "--" a name is a name, even one that starts with a dash.
+      spec.argv.push_back("--");
       spec.argv.push_back(database);
 
       ArtifactRecord artifact;

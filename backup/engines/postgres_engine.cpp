@@ -86,7 +86,8 @@ class PostgresEngine final : public Engine {
       ProcessSpec spec = tool_spec(pg_dump, target, credentials);
       spec.argv.push_back("--no-password");
       spec.argv.push_back("--snapshot=" + snapshot);
-      spec.argv.push_back("--dbname=" + database);
+      // pg_dump reads a --dbname holding '=' as a connection string.
+      spec.argv.push_back("--dbname=dbname=" + connection_string_value(database));
       ArtifactRecord artifact;
       bool parallel = target.backup.parallel > 1;
       if (parallel) {
@@ -142,7 +143,7 @@ class PostgresEngine final : public Engine {
     for (const char* option : {"--globals-only", "--no-password"}) globals.argv.emplace_back(option);
     // Password hashes are secrets too; they stay out unless asked for.
     if (!target.backup.role_passwords) globals.argv.emplace_back("--no-role-passwords");
-    globals.argv.push_back("--database=" + postgres_connect_options(target).database);
+    globals.argv.push_back("--dbname=dbname=" + connection_string_value(postgres_connect_options(target).database));
     ArtifactRecord artifact;
     artifact.name = "globals.sql.zst";
     artifact.format = "pg_globals_sql";
