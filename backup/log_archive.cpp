@@ -1,5 +1,7 @@
 #include "backup/log_archive.h"
 
+#include "backup/untrusted_input.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,11 +30,9 @@ constexpr const char* k_data_suffix = ".zst";
 constexpr const char* k_partial_suffix = ".partial";
 
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "unable to read '" + path.string() + "'");
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
+  auto text = read_repository_file(path);
+  if (!text) throw Error(ErrorKind::io, "unable to read '" + path.string() + "'");
+  return *text;
 }
 
 json segment_to_json(const LogSegment& s) {
@@ -55,7 +55,7 @@ json segment_to_json(const LogSegment& s) {
 
 LogSegment segment_from_json(const json& j) {
   LogSegment s;
-  s.name = j.at("name").get<std::string>();
+  s.name = require_plain_name(j.at("name").get<std::string>(), "a log segment record");
   s.sequence = j.at("sequence").get<std::uint64_t>();
   s.previous = j.at("previous").get<std::string>();
   s.archived_at = parse_utc(j.at("archived_at").get<std::string>());
@@ -63,7 +63,7 @@ LogSegment segment_from_json(const json& j) {
   // a point-in-time plan includes it rather than skipping it.
   if (j.contains("opened_at")) s.opened_at = parse_utc(j.at("opened_at").get<std::string>());
   s.closed_before = parse_utc(j.at("closed_before").get<std::string>());
-  s.artifact.name = j.at("file").get<std::string>();
+  s.artifact.name = require_plain_name(j.at("file").get<std::string>(), "log segment record '" + s.name + "'");
   s.artifact.format = j.at("format").get<std::string>();
   s.artifact.compression = j.at("compression").get<std::string>();
   s.artifact.compression_level = j.at("compression_level").get<int>();
@@ -148,7 +148,8 @@ std::vector<LogSegment> LogArchive::segments(LogSegmentCache& cache, std::vector
       continue;
     }
     try {
-      result.push_back(segment_from_json(json::parse(read_text(it->path()))));
+      result.push_back(
+          segment_from_json(parse_untrusted_json(read_text(it->path()), "log segment record '" + name + "'")));
       seen.emplace(name, result.back());
     } catch (const std::exception& e) {
       if (problems) problems->push_back("log segment record '" + it->path().string() + "' is unreadable: " + e.what());
@@ -164,7 +165,7 @@ std::optional<LogArchiveProgress> LogArchive::progress() const {
   auto path = m_directory / k_progress;
   if (!fs::exists(path)) return std::nullopt;
   try {
-    auto j = json::parse(read_text(path));
+    auto j = parse_untrusted_json(read_text(path), "the log archive's progress");
     return LogArchiveProgress{parse_utc(j.at("complete_until").get<std::string>()),
                               j.at("active_file").get<std::string>(), j.at("active_position").get<std::uint64_t>()};
   } catch (const std::exception& e) {

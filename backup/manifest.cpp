@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backup/pipeline/sha256_sink.h"
+#include "backup/untrusted_input.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -213,12 +214,7 @@ std::string manifest_to_json(const BackupManifest& m) {
 }
 
 BackupManifest manifest_from_json(const std::string& text) {
-  json document;
-  try {
-    document = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::integrity, std::string("manifest is not valid JSON: ") + e.what());
-  }
+  json document = parse_untrusted_json(text, "manifest");
   try {
     if (!document.is_object() || !document.contains("checksum"))
       throw Error(ErrorKind::integrity, "manifest has no checksum");
@@ -244,7 +240,7 @@ BackupManifest manifest_from_json(const std::string& text) {
     for (const auto& [database, list] : document.at("tables").items())
       for (const auto& t : list) m.tables[database].push_back({t.at("name"), t.at("rows")});
     for (const auto& a : document.at("artifacts")) {
-      ArtifactRecord artifact{a.at("name"),
+      ArtifactRecord artifact{require_plain_name(a.at("name").get<std::string>(), "manifest of '" + m.id + "'"),
                               a.at("database"),
                               a.at("format"),
                               a.at("compression"),
@@ -257,7 +253,8 @@ BackupManifest manifest_from_json(const std::string& text) {
       if (a.contains("log_position")) artifact.log_position = position_from_json(a.at("log_position"));
       if (a.contains("files"))
         for (const auto& f : a.at("files"))
-          artifact.files.push_back({f.at("name"), f.at("raw_bytes"), f.at("stored_bytes"), f.at("sha256")});
+          artifact.files.push_back({require_plain_name(f.at("name").get<std::string>(), "manifest of '" + m.id + "'"),
+                                    f.at("raw_bytes"), f.at("stored_bytes"), f.at("sha256")});
       m.artifacts.push_back(std::move(artifact));
     }
     m.log_position = position_from_json(document.at("log_position"));

@@ -1,5 +1,7 @@
 #include "backup/repository.h"
 
+#include "backup/untrusted_input.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -25,11 +27,7 @@ constexpr const char* k_manifest_copy = "manifest.copy.json";
 constexpr const char* k_verification = "verification.json";
 
 std::optional<std::string> read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
+  return read_repository_file(path);
 }
 
 json counters_to_json(const RunCounters& c) {
@@ -193,7 +191,7 @@ std::vector<BackupEntry> Repository::list(const std::string& target, std::vector
     BackupEntry backup{entry.path(), std::move(*manifest), std::nullopt};
     if (auto text = read_text(entry.path() / k_verification)) {
       try {
-        auto j = json::parse(*text);
+        auto j = parse_untrusted_json(*text, "verification of '" + backup.manifest.id + "'");
         VerificationRecord record;
         record.passed = j.at("passed");
         record.result = j.value("result", record.passed ? "passed" : "failed");
@@ -260,7 +258,7 @@ TargetState Repository::read_state(const std::string& target) const {
   auto text = read_text(target_directory(target) / "state.json");
   if (!text) return state;
   try {
-    auto j = json::parse(*text);
+    auto j = parse_untrusted_json(*text, "state of target '" + target + "'");
     if (j.contains("backups") && j["backups"].is_object())
       for (auto it = j["backups"].begin(); it != j["backups"].end(); ++it)
         state.backups[it.key()] = counters_from_json(it.value());

@@ -51,7 +51,11 @@ void pump(int fd, ByteSink& sink, const char* what) {
 }
 
 void pump_file(const std::filesystem::path& path, ByteSink& sink) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // Artifacts are read only as themselves: a symbolic link put in their
+  // place (pointing out of the repository) is refused, never followed.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd && errno == ELOOP)
+    throw Error(ErrorKind::integrity, "'" + path.string() + "' is a symbolic link; refused as tampering");
   if (!fd) throw_system_error("unable to open '" + path.string() + "' for read", errno);
   pump(fd.get(), sink, path.c_str());
 }
