@@ -97,11 +97,15 @@ HttpEndpoint::HttpEndpoint(const std::string& listen_address,
   std::vector<std::string> options{
       "listening_ports",
       listen_address,
-      // Scrapes are short; a few threads keep memory small.
+      // civetweb gives each connection a worker until it closes: idle or
+      // slowly dribbling clients must not take them all and stall a
+      // scrape past Prometheus' timeout. Workers are cheap (a mostly
+      // untouched stack each); a request that does not arrive within the
+      // read timeout is dropped.
       "num_threads",
-      "4",
+      "128",
       "request_timeout_ms",
-      "10000",
+      "3000",
       "enable_keep_alive",
       "no",
   };

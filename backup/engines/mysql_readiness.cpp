@@ -124,23 +124,25 @@ std::pair<int, int> series_of(const std::string& text) {
 
 CheckResult check_tools(const Target& target, const std::string& server_version) {
   std::vector<std::string> found, problems;
-  std::vector<std::initializer_list<const char*>> tools{{"mariadb-dump", "mysqldump"}, {"mariadb", "mysql"}};
+  std::vector<std::vector<std::string>> tools{{"mariadb-dump", "mysqldump"}, {"mariadb", "mysql"}};
   if (target.schedule.continuous_log || !target.schedule.incremental.empty())
     tools.push_back({"mariadb-binlog", "mysqlbinlog"});
   for (const auto& names : tools) {
-    try {
-      auto tool = first_available_tool(names);
-      found.push_back(tool);
-      if (std::string(*names.begin()) == "mariadb-dump") {
-        auto tool_series = series_of(tool_version(tool));
-        auto server_series = series_of(server_version);
-        auto text = [](std::pair<int, int> s) { return std::to_string(s.first) + "." + std::to_string(s.second); };
-        if (tool_series.first > 0 && server_series.first > 0 && tool_series < server_series)
-          problems.push_back(tool + " is from " + text(tool_series) + ", older than the server (" +
-                             text(server_series) + "): install the client tools of the server's series");
-      }
-    } catch (const Error& e) {
-      problems.push_back(e.what());
+    std::optional<std::filesystem::path> tool;
+    for (const auto& name : names)
+      if (!tool) tool = find_executable(name);
+    if (!tool) {
+      problems.push_back("neither " + names[0] + " nor " + names[1] + " is installed (install mariadb-client)");
+      continue;
+    }
+    found.push_back(tool->string());
+    if (names[0] == "mariadb-dump") {
+      auto tool_series = series_of(tool_version(tool->string()));
+      auto server_series = series_of(server_version);
+      auto text = [](std::pair<int, int> s) { return std::to_string(s.first) + "." + std::to_string(s.second); };
+      if (tool_series.first > 0 && server_series.first > 0 && tool_series < server_series)
+        problems.push_back(tool->string() + " is from " + text(tool_series) + ", older than the server (" +
+                           text(server_series) + "): install the client tools of the server's series");
     }
   }
   if (problems.empty()) return {"tools", true, join(found)};

@@ -232,6 +232,9 @@ class PostgresEngine final : public Engine {
       spec.argv.push_back("--single-transaction");
       restore_from_artifact(spec, file, artifact, decryption_keys(target), context);
     }
+    // The database's owner first: through pg_database_owner it owns the
+    // public schema, where it needs CREATE to be given its own tables.
+    set_database_owner(target, connection, database, recorded.properties);
     if (reassign) give_back_ownership(target, connection, recorded);
     apply_database_properties(target, connection, database, recorded.properties, outcome.notes);
     return outcome;
@@ -445,6 +448,24 @@ class PostgresEngine final : public Engine {
     std::string text;
     for (const auto& element : items) text += (text.empty() ? "" : ", ") + literal(element);
     return text;
+  }
+
+  static void set_database_owner(const Target& target, PostgresConnection& connection, const std::string& database,
+                                 const DatabaseProperties& properties) {
+    std::string owner = target.restore.owner == "keep"             ? properties.owner
+                        : target.restore.owner == "restoring-user" ? std::string()
+                                                                   : target.restore.owner;
+    if (owner.empty()) return;
+    try {
+      connection.execute("ALTER DATABASE " + PostgresConnection::quote_identifier(database) + " OWNER TO " +
+                         PostgresConnection::quote_identifier(owner));
+    } catch (const Error& e) {
+      throw Error(ErrorKind::config, "'" + target.user + "' cannot make '" + owner + "' the owner of the restored " +
+                                         "database: " + e.what() + "; run GRANT " +
+                                         PostgresConnection::quote_identifier(owner) + " TO " +
+                                         PostgresConnection::quote_identifier(target.user) +
+                                         ", or set [target.restore] owner = \"restoring-user\"");
+    }
   }
 
   // What pg_restore leaves to CREATE DATABASE and pg_restore --create:

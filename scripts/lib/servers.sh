@@ -18,7 +18,7 @@ start_mariadb() {
   /usr/sbin/mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --port="$port" \
     --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
     --log-bin="$dir/binlog" --server-id=1 --skip-name-resolve --innodb-buffer-pool-size=128M \
-    --log-bin-trust-function-creators=1 \
+    --binlog-format=ROW --log-bin-trust-function-creators=1 \
     "${user_option[@]}" >/dev/null 2>&1 &
   echo $! >"$dir/server.pid"
   local i

@@ -14,7 +14,9 @@
 #include <thread>
 
 #include "core/child_process.h"
+#include "core/error.h"
 #include "core/temp_dir.h"
+#include "core/unique_fd.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/http_get.h"
 #include "tests/support/test_servers.h"
@@ -229,6 +231,56 @@ TEST_F(AgentRunTest, stops_promptly_even_while_a_target_does_not_answer) {
   auto [status, elapsed] = agent.stop(SIGTERM);
   EXPECT_EQ(status.code, 0) << agent.log();
   EXPECT_LT(elapsed, 5s) << agent.log();
+}
+
+}  // namespace
+}  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+// A TCP connection to the agent that says nothing (idle) or sends a request
+// one byte at a time and never finishes it (slowloris).
+UniqueFd open_connection(unsigned port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    throw_system_error("connect to the agent", errno);
+  return fd;
+}
+
+TEST_F(AgentRunTest, idle_and_slow_connections_do_not_stall_a_scrape) {
+  testing::AgentProcess agent(m_config, m_port);
+  std::vector<UniqueFd> idle;
+  for (int i = 0; i < 25; ++i) idle.push_back(open_connection(m_port));
+  std::vector<UniqueFd> slow;
+  for (int i = 0; i < 25; ++i) slow.push_back(open_connection(m_port));
+  std::jthread dribble([&](std::stop_token stop) {
+    const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (std::size_t at = 0; !stop.stop_requested(); ++at) {
+      for (auto& fd : slow) {
+        char c = at < request.size() ? request[at] : 'a';
+        (void)!::send(fd.get(), &c, 1, MSG_NOSIGNAL);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // every connection is accepted by now
+  for (int scrape = 0; scrape < 3; ++scrape) {
+    auto started = std::chrono::steady_clock::now();
+    testing::HttpResponse response;
+    try {
+      response = http_get(m_port, "/metrics", std::chrono::seconds(5));
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "scrape " << scrape << ": " << e.what();
+    }
+    auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(response.status, 200);
+    EXPECT_LT(took, std::chrono::seconds(1)) << "scrape " << scrape << " waited behind the open connections";
+  }
 }
 
 }  // namespace

@@ -231,6 +231,10 @@ void create_postgres_production_fixture(const std::string& database) {
       "WHERE state = 'open' $$");
   db.execute("CREATE SEQUENCE sales.invoice_numbers START 1000 INCREMENT 5");
   db.execute("SELECT nextval('sales.invoice_numbers'), nextval('sales.invoice_numbers')");
+  // The database owner's own table in public, which it may create in
+  // through pg_database_owner alone.
+  db.execute("CREATE TABLE public.settings (key text PRIMARY KEY, value text)");
+  db.execute("INSERT INTO public.settings VALUES ('currency', 'EUR')");
   db.execute("GRANT USAGE ON SCHEMA sales TO reporting");
   db.execute("GRANT CREATE ON SCHEMA public TO reporting");
   db.execute("GRANT SELECT ON sales.customers, sales.customer_totals TO reporting");
