@@ -4,13 +4,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/error.h"
+
 namespace dbkeeper {
 
 std::vector<RetentionDecision> prune_target(const Target& target, const Repository& repository, TimePoint now,
                                             bool dry_run) {
   LockFile lock = repository.lock_target(target.name, "prune");
   if (!dry_run) repository.remove_partial_backups(target.name);
-  auto backups = repository.list(target.name);
+  std::vector<std::string> problems, unreadable;
+  auto backups = repository.list(target.name, &problems);
+  for (const auto& problem : problems)
+    if (problem.starts_with("backup '")) unreadable.push_back(problem);
+  // A backup that cannot be read may be the full backup others continue
+  // from, or the newest: nothing is proved about what may go, so nothing
+  // goes until it is repaired or removed by hand.
+  if (!unreadable.empty())
+    throw Error(ErrorKind::integrity, "target '" + target.name + "': " + unreadable.front() +
+                                          "; prune deletes nothing while a backup of the target is unreadable "
+                                          "(repair it from a copy, or move it out of the repository)");
   auto decisions = plan_retention(backups, RetentionPolicy{target.retention.full_count, target.retention.max_age}, now);
   std::vector<BackupEntry> kept;
   for (std::size_t i = 0; i < backups.size(); ++i)

@@ -177,3 +177,44 @@ TEST_F(RepositoryTest, verification_is_recorded_beside_the_backup) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+#include "backup/prune_job.h"
+
+namespace dbkeeper {
+namespace {
+
+// The full backup's manifest is unreadable: its incrementals look like
+// orphans, but nothing proves they are; prune keeps everything and fails.
+TEST_F(RepositoryTest, prune_deletes_nothing_while_a_backup_is_unreadable) {
+  std::vector<std::filesystem::path> directories;
+  std::string full_id;
+  for (int i = 0; i < 3; ++i) {
+    auto partial = m_repository.begin_backup("shop", m_now + std::chrono::hours(i));
+    auto manifest = manifest_for(partial.id());
+    if (i == 0) {
+      full_id = partial.id();
+    } else {
+      manifest.type = "incremental";
+      manifest.parent = i == 1 ? full_id : directories.back().filename().string();
+    }
+    directories.push_back(partial.commit(manifest));
+  }
+  for (const char* name : {"manifest.json", "manifest.copy.json"}) std::ofstream(directories[0] / name) << "{";
+  Target target;
+  target.name = "shop";
+  target.engine = "mariadb";
+  target.retention.full_count = 1;
+  try {
+    prune_target(target, m_repository, m_now + std::chrono::hours(5), false);
+    ADD_FAILURE() << "prune went ahead";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::integrity);
+    EXPECT_NE(std::string(e.what()).find("prune deletes nothing while a backup of the target is unreadable"),
+              std::string::npos)
+        << e.what();
+  }
+  for (const auto& directory : directories) EXPECT_TRUE(std::filesystem::exists(directory)) << directory;
+}
+
+}  // namespace
+}  // namespace dbkeeper
