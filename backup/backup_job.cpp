@@ -17,6 +17,10 @@ void record_backup_attempt(const Repository& repository, const std::string& targ
   try {
     repository.update_state(target, [&](TargetState& state) {
       auto& counters = state.backups[type];
+      if (dynamic_cast<const TargetBusy*>(failure)) {
+        ++counters.skipped;
+        return;
+      }
       counters.last_attempt = started;
       if (!failure) {
         ++counters.success;

@@ -37,6 +37,7 @@ json counters_to_json(const RunCounters& c) {
          {"failures_by_reason", c.failures_by_reason}};
   if (c.last_attempt) j["last_attempt"] = format_utc(*c.last_attempt);
   if (c.could_not_run > 0) j["could_not_run"] = c.could_not_run;
+  if (c.skipped > 0) j["skipped"] = c.skipped;
   return j;
 }
 
@@ -45,6 +46,7 @@ RunCounters counters_from_json(const json& j) {
   c.success = j.value("success", std::uint64_t{0});
   c.failure = j.value("failure", std::uint64_t{0});
   c.could_not_run = j.value("could_not_run", std::uint64_t{0});
+  c.skipped = j.value("skipped", std::uint64_t{0});
   c.last_failure = j.value("last_failure", "");
   if (j.contains("failures_by_reason") && j["failures_by_reason"].is_object())
     for (auto it = j["failures_by_reason"].begin(); it != j["failures_by_reason"].end(); ++it)
@@ -109,9 +111,9 @@ LockFile Repository::lock_target(const std::string& target, const std::string& t
   auto lock = LockFile::try_acquire(directory / "lock", type);
   if (!lock) {
     auto holder = LockFile::holder(directory / "lock");
-    throw Error(ErrorKind::process,
-                "another backup of target '" + target + "' is running" +
-                    (holder && holder->pid > 0 ? " (pid " + std::to_string(holder->pid) + ")" : ""));
+    throw TargetBusy(ErrorKind::process,
+                     "another backup of target '" + target + "' is running" +
+                         (holder && holder->pid > 0 ? " (pid " + std::to_string(holder->pid) + ")" : ""));
   }
   return std::move(*lock);
 }

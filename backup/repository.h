@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backup/manifest.h"
+#include "core/error.h"
 #include "core/lock_file.h"
 
 namespace dbkeeper {
@@ -49,6 +50,7 @@ struct RunCounters {
   std::uint64_t success = 0;
   std::uint64_t failure = 0;
   std::uint64_t could_not_run = 0;  // verifications only
+  std::uint64_t skipped = 0;        // backups refused because another one of the target held its lock
   std::optional<TimePoint> last_attempt;
   std::string last_failure;  // message of the newest failure
   // Failures by reason: the ErrorKind names of core/error.h ("connection",
@@ -62,6 +64,13 @@ struct TargetState {
 };
 
 class Repository;
+
+// Another backup (or prune) of the target holds its lock: nothing was
+// attempted, so this is counted as skipped, never as a failure.
+class TargetBusy : public Error {
+ public:
+  using Error::Error;
+};
 
 // A backup being written. Removed on destruction unless committed.
 class PartialBackup {

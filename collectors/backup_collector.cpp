@@ -138,6 +138,8 @@ class BackupCollector final : public Collector {
                   static_cast<double>(counters.success));
       add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "failure"}},
                   static_cast<double>(counters.failure));
+      add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "skipped"}},
+                  static_cast<double>(counters.skipped));
       for (const auto& [reason, count] : counters.failures_by_reason)
         add_counter(backup_failures, {{"target", m_target}, {"type", type}, {"reason", reason}},
                     static_cast<double>(count));

@@ -218,3 +218,26 @@ TEST_F(RepositoryTest, prune_deletes_nothing_while_a_backup_is_unreadable) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+#include "backup/backup_job.h"
+
+namespace dbkeeper {
+namespace {
+
+// A backup refused because another one holds the target's lock attempted
+// nothing: it is counted as skipped, and BackupFailing never sees it.
+TEST_F(RepositoryTest, a_backup_refused_by_the_lock_is_skipped_not_failed) {
+  auto held = m_repository.lock_target("shop", "full");
+  Target target;
+  target.name = "shop";
+  target.engine = "mariadb";
+  target.port = 1;  // never reached: the lock comes first
+  EXPECT_THROW(run_full_backup(target, m_repository, CompressionSettings{}), TargetBusy);
+  auto state = m_repository.read_state("shop");
+  EXPECT_EQ(state.backups["full"].skipped, 1u);
+  EXPECT_EQ(state.backups["full"].failure, 0u);
+  EXPECT_FALSE(state.backups["full"].last_attempt.has_value());
+}
+
+}  // namespace
+}  // namespace dbkeeper
