@@ -1,5 +1,7 @@
 #include "agent/daemon.h"
 
+#include "backup/client_credentials.h"
+
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -135,6 +137,9 @@ class Daemon {
         spdlog::warn("cleaning up interrupted backups of target '{}' failed: {}", target.name, e.what());
       }
     }
+    // A killed run leaves its option files with passwords behind.
+    if (auto removed = remove_stale_credentials())
+      spdlog::info("removed {} credential directory(ies) left by killed runs", removed);
   }
 
   void start_collectors(const Config& config) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backup/backup_chain.h"
+#include "backup/client_credentials.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -55,7 +56,7 @@ BackupReport take_backup(const Target& target, const Repository& repository, con
     else
       spdlog::info("{} backup {} of target '{}' started", type, partial.id(), target.name);
 
-    TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
+    TempDir private_directory = credentials_directory();
     BackupWorkspace workspace{partial.directory(), private_directory.path(), compression};
     DumpResult dump =
         parent ? engine->dump_incremental(target, parent->manifest, workspace) : engine->dump_full(target, workspace);

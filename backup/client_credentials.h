@@ -10,6 +10,7 @@
 
 #include "core/private_file.h"
 #include "core/secret.h"
+#include "core/temp_dir.h"
 
 namespace dbkeeper {
 
@@ -26,5 +27,14 @@ PrivateFile write_mysql_option_file(const std::filesystem::path& directory, cons
 
 // Writes a pgpass file into `directory`; hand it over as PGPASSFILE.
 PrivateFile write_pgpass_file(const std::filesystem::path& directory, const Secret& password);
+
+// A private (0700) directory for credential files, named after this
+// process (`dbkeeper-credentials-<pid>-XXXXXX` under `parent`) and removed
+// with the object. Creating one first removes those whose process is gone:
+// a SIGKILLed run cannot clean up after itself, so the next run does.
+TempDir credentials_directory(const std::filesystem::path& parent = std::filesystem::temp_directory_path());
+
+// The cleanup alone (at start); returns how many directories it removed.
+std::size_t remove_stale_credentials(const std::filesystem::path& parent = std::filesystem::temp_directory_path());
 
 }  // namespace dbkeeper

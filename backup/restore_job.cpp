@@ -7,6 +7,7 @@
 
 #include "backup/backup_chain.h"
 #include "backup/chain_replay.h"
+#include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
 #include "backup/point_in_time.h"
@@ -92,7 +93,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   engine->create_database(target, request.to_database, recorded.properties);
   RestoreOutcome outcome;
   try {
-    TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
+    TempDir private_directory = credentials_directory();
     outcome = engine->restore_artifact(target, *artifact, entry.directory / artifact->name, request.to_database,
                                        private_directory.path(), recorded);
     if (plan) {

@@ -6,6 +6,7 @@
 
 #include "backup/backup_chain.h"
 #include "backup/chain_replay.h"
+#include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
 #include "backup/point_in_time.h"
@@ -101,7 +102,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
         spdlog::warn("dropping scratch database '{}' left by an interrupted verification", leftover);
         engine->drop_database(target, leftover);
       }
-      TempDir private_directory(std::filesystem::temp_directory_path(), "dbkeeper-credentials-");
+      TempDir private_directory = credentials_directory();
       ChainReplay incrementals(target, repository, chain);
       const auto& full = chain.front();
       for (const auto& artifact : full.manifest.artifacts) {
