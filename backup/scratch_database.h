@@ -1,9 +1,14 @@
 #pragma once
 // A uniquely named database that exists for one verification restore and
 // is dropped when this object goes away: on success, on failure and on
-// interruption. A SIGKILLed run leaves it behind; the next verification of
-// the target drops every database with the scratch prefix.
+// interruption. Its name is recorded in the target's repository directory
+// before it is created, and the record removed after it is dropped; a
+// SIGKILLed run leaves both behind, and the next verification of the same
+// target drops exactly what such records name. A database that merely
+// shares the prefix, or that another target's verification is using, is
+// never touched.
 
+#include <filesystem>
 #include <string>
 
 #include "backup/engine.h"
@@ -12,11 +17,16 @@ namespace dbkeeper {
 
 inline constexpr const char* k_scratch_prefix = "dbkeeper_verify_";
 
+// Drops the scratch databases that records in `records` name (left by
+// killed verifications of the target; the caller holds the target's
+// verification lock, so no live run owns them) and removes the records.
+void drop_recorded_scratch_databases(const Engine& engine, const Target& target, const std::filesystem::path& records);
+
 class ScratchDatabase {
  public:
   // Creates `dbkeeper_verify_<backup id>_<random>`.
   ScratchDatabase(const Engine& engine, const Target& target, const std::string& backup_id,
-                  const DatabaseProperties& properties);
+                  const DatabaseProperties& properties, std::filesystem::path records);
   ~ScratchDatabase();
   ScratchDatabase(const ScratchDatabase&) = delete;
   ScratchDatabase& operator=(const ScratchDatabase&) = delete;
@@ -27,6 +37,7 @@ class ScratchDatabase {
   const Engine& m_engine;
   const Target& m_target;
   std::string m_name;
+  std::filesystem::path m_record;
 };
 
 }  // namespace dbkeeper

@@ -98,17 +98,15 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
       // One verification restore per target at a time; it also owns leftovers.
       auto lock = LockFile::try_acquire(repository.target_directory(target.name) / "verify.lock");
       if (!lock) throw Error(ErrorKind::process, "another verification of target '" + target.name + "' is running");
-      for (const auto& leftover : engine->databases_with_prefix(target, k_scratch_prefix)) {
-        spdlog::warn("dropping scratch database '{}' left by an interrupted verification", leftover);
-        engine->drop_database(target, leftover);
-      }
+      auto scratch_records = repository.target_directory(target.name) / "scratch";
+      drop_recorded_scratch_databases(*engine, target, scratch_records);
       TempDir private_directory = credentials_directory();
       ChainReplay incrementals(target, repository, chain);
       const auto& full = chain.front();
       for (const auto& artifact : full.manifest.artifacts) {
         if (artifact.database.empty()) continue;
         const DatabaseDescription& recorded = recorded_description(*entry, full, artifact.database);
-        ScratchDatabase scratch(*engine, target, entry->manifest.id, recorded.properties);
+        ScratchDatabase scratch(*engine, target, entry->manifest.id, recorded.properties, scratch_records);
         spdlog::info("restoring '{}' of backup {} into scratch database '{}'", artifact.name, full.manifest.id,
                      scratch.name());
         auto outcome = engine->restore_artifact(target, artifact, full.directory / artifact.name, scratch.name(),
