@@ -98,10 +98,13 @@ void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file
     pump(child.stdout_fd(), head, (child.program() + " output").c_str());
   } catch (const Error& e) {
     // Prefer the tool's own account when it died first (a broken pipe or a
-    // short read is a symptom, not the cause).
+    // short read is a symptom, not the cause). When it is still running,
+    // the failure is ours (a full disk, say): stopping the tool is the
+    // consequence, and the reason stays ours.
+    bool tool_ended_first = child.wait_for(std::chrono::milliseconds(0)).has_value();
     child.terminate(std::chrono::seconds(5), SIGTERM);
     auto status = child.wait();
-    if (!status.success() && !stop_requested()) tool_failed(child, status, context);
+    if (tool_ended_first && !status.success() && !stop_requested()) tool_failed(child, status, context);
     throw Error(e.kind(), std::string(e.what()) + " for " + context);
   }
   auto status = child.wait();

@@ -249,3 +249,35 @@ TEST(compare_tables, names_every_difference) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+#include <sys/mount.h>
+
+namespace dbkeeper {
+namespace {
+
+// A full disk is the repository's failure, reported as such (reason io),
+// not as the dump tool dying of the SIGTERM that stopped it.
+TEST(dump_to_artifact, a_full_disk_is_named_and_is_an_io_error) {
+  TempDir dir;
+  auto tiny = dir.path() / "tiny";
+  std::filesystem::create_directory(tiny);
+  ASSERT_EQ(::mount("tmpfs", tiny.c_str(), "tmpfs", 0, "size=256k"), 0) << "mount a 256 KiB tmpfs: " << errno;
+  struct Unmount {
+    std::filesystem::path path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{tiny};
+  ArtifactRecord artifact;
+  artifact.name = "full.zst";
+  try {
+    dump_to_artifact(ProcessSpec{.argv = {"head", "-c", "20000000", "/dev/urandom"}}, tiny / artifact.name,
+                     CompressionSettings{}, nullptr, artifact, nullptr, "a test dump");
+    ADD_FAILURE() << "a dump larger than the disk succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("signal"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dbkeeper
