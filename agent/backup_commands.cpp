@@ -1,6 +1,7 @@
 // The repository commands: backup, list, verify, restore, queries, prune.
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iomanip>
@@ -10,6 +11,7 @@
 #include "agent/cli.h"
 #include "agent/invocation.h"
 #include "backup/backup_job.h"
+#include "backup/engine.h"
 #include "backup/log_archive_job.h"
 #include "backup/point_in_time.h"
 #include "backup/prune_job.h"
@@ -199,6 +201,17 @@ int command_verify(const Invocation& invocation) {
   return k_exit_failure;
 }
 
+// The id of the backup a restore would use, for the confirmation prompt
+// ("latest" resolved), or the id as given when it cannot be resolved.
+std::string repository_backup_id(const Invocation& invocation, const Target& target) {
+  auto id = invocation.options["backup"].as<std::string>();
+  try {
+    return Repository(invocation.config.agent.repository).find(target.name, id).manifest.id;
+  } catch (const Error&) {
+    return id;
+  }
+}
+
 int command_restore(const Invocation& invocation) {
   const Target& target = require_target(invocation);
   RestoreRequest request;
@@ -213,6 +226,22 @@ int command_restore(const Invocation& invocation) {
   request.to_database = invocation.options["to-db"].as<std::string>();
   if (invocation.options.count("database")) request.from_database = invocation.options["database"].as<std::string>();
   request.force = invocation.options["force"].as<bool>();
+  request.protected_databases = invocation.config.agent.protected_databases;
+  if (request.force && !invocation.options["yes"].as<bool>() &&
+      create_engine(target.engine)->database_exists(target, request.to_database)) {
+    // Replacing a database is the one command that changes what users see:
+    // a person types its name; a script says --yes.
+    if (!::isatty(STDIN_FILENO))
+      throw UsageError("--force would replace database '" + request.to_database +
+                       "'; confirm with --yes when not on a terminal (nothing was changed)");
+    std::cout << "database '" << request.to_database << "' on target '" << target.name
+              << "' will be replaced (the current one is kept as '"
+              << previous_database_name(request.to_database, repository_backup_id(invocation, target)) << "').\n"
+              << "type its name to go on: " << std::flush;
+    std::string typed;
+    std::getline(std::cin, typed);
+    if (typed != request.to_database) throw UsageError("not confirmed; nothing was changed");
+  }
   Repository repository(invocation.config.agent.repository);
   auto report = restore_backup(target, repository, request);
   std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id << " into '"
@@ -222,6 +251,9 @@ int command_restore(const Invocation& invocation) {
     std::cout << ", replayed " << report.log_segments << " archived log(s) up to " << format_utc(*report.until);
   std::cout << ": " << report.tables << " table(s), " << report.rows << " row(s) in " << std::fixed
             << std::setprecision(1) << report.duration_seconds << " s\n";
+  if (!report.previous_database.empty())
+    std::cout << "the database it replaced is kept as '" << report.previous_database
+              << "' (drop it when you no longer need it)\n";
   if (!report.notes.empty()) {
     std::cout << "not carried into '" << report.to_database << "':\n";
     for (const auto& note : report.notes) std::cout << "  " << note << "\n";

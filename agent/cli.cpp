@@ -96,7 +96,7 @@ const std::array<Command, 9> k_commands{{
                                                "restore into a scratch database and compare with the manifest");
      },
      command_verify},
-    {"restore", "TARGET --backup ID|latest --to-db NAME [--until TIME] [--force]",
+    {"restore", "TARGET --backup ID|latest --to-db NAME [--until TIME] [--force [--yes]]",
      "restore a backup into a database, optionally to a point in time",
      [](po::options_description& o, po::positional_options_description& p) {
        target_argument(o, p, true);
@@ -105,7 +105,10 @@ const std::array<Command, 9> k_commands{{
            "until", po::value<std::string>()->value_name("TIME"), "point in time to recover to")(
            "database", po::value<std::string>()->value_name("DB"),
            "which database of the backup (needed when it holds several)")(
-           "force", po::bool_switch(), "replace NAME if it exists (it is dropped first)");
+           "force", po::bool_switch(),
+           "replace NAME if it exists: the backup is restored under a temporary name, checked, and swapped in; "
+           "the current database is kept as NAME_before_ID")("yes", po::bool_switch(),
+                                                             "with --force: do not ask to type NAME (for scripts)");
      },
      command_restore},
     {"queries", "TARGET [--limit N] [--json]", "the slowest statements with their text, by mean latency",

@@ -330,6 +330,11 @@ void read_agent(TomlTableReader& root, AgentSettings& agent, ConfigProblems& pro
   if (auto level = reader.choice("log_level", k_log_levels)) agent.log_level = *level;
   if (auto format = reader.choice("log_format", k_log_formats)) agent.log_format = *format;
   if (auto jobs = reader.integer("max_concurrent_jobs", 1, 64)) agent.max_concurrent_jobs = static_cast<int>(*jobs);
+  if (auto patterns = reader.string_array("protected_databases")) {
+    for (const auto& pattern : *patterns)
+      if (pattern.empty()) reader.problem("protected_databases", "a pattern must not be empty");
+    agent.protected_databases = *patterns;
+  }
   reader.finish();
 }
 

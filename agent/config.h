@@ -21,6 +21,9 @@ struct AgentSettings {
   std::string log_level = "info";
   std::string log_format = "text";
   int max_concurrent_jobs = 2;
+  // Databases no restore ever writes into (fnmatch patterns), on top of
+  // the servers' own (mysql, sys, postgres, template0, ...).
+  std::vector<std::string> protected_databases;
 };
 
 struct Config {

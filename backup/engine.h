@@ -96,6 +96,14 @@ class Engine {
   virtual void create_database(const Target& target, const std::string& database,
                                const DatabaseProperties& properties) const = 0;
   virtual void drop_database(const Target& target, const std::string& database) const = 0;
+  // Puts `replacement` (a complete, verified copy) under `name`, and what
+  // was under `name` under `previous`, so that the name holds either the
+  // old database or the new one. PostgreSQL: the sessions of `name` are
+  // ended, then both renames commit in one transaction. MariaDB/MySQL:
+  // engines/mysql_database_swap.h.
+  virtual void swap_databases(const Target& target, const std::string& name, const std::string& replacement,
+                              const std::string& previous) const = 0;
+
   // Databases whose name starts with `prefix` (leftover scratch databases).
   virtual std::vector<std::string> databases_with_prefix(const Target& target, const std::string& prefix) const = 0;
 

@@ -71,6 +71,10 @@ const std::vector<Privilege> k_postgres{
      "dump every row of tables with row-level security (pg_dump stops at them otherwise; a count would be short)",
      {backup}},
     {"CREATEDB", true, "create the database restored into and scratch databases", {verify, restore}},
+    {"pg_signal_backend",
+     false,
+     "end the sessions of a database that restore --force replaces, at the swap",
+     {restore}},
     {"pg_monitor", false, "see every session and pg_stat_statements of every user", {collectors}},
 };
 

@@ -1,8 +1,10 @@
 #include "backup/restore_job.h"
 
+#include <fnmatch.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <random>
 #include <span>
 
 #include "backup/backup_chain.h"
@@ -11,6 +13,7 @@
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
 #include "backup/point_in_time.h"
+#include "backup/verify_job.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -26,8 +29,33 @@ const DatabaseDescription& recorded_description(const BackupEntry& requested, co
   return k_none;
 }
 
+bool is_protected_database(const std::string& name, const std::vector<std::string>& patterns) {
+  static const std::vector<std::string> k_always{"mysql",    "sys",       "information_schema", "performance_schema",
+                                                 "postgres", "template0", "template1"};
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (std::find(k_always.begin(), k_always.end(), lower) != k_always.end()) return true;
+  for (const auto& pattern : patterns)
+    if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) return true;
+  return false;
+}
+
+std::string previous_database_name(const std::string& name, const std::string& backup_id) {
+  std::string suffix = "_before_";
+  for (char c : backup_id) suffix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // 63 bytes is PostgreSQL's limit (MariaDB's is 64): shorten the name, keep the suffix.
+  std::string base = name.substr(0, std::min(name.size(), 63 - suffix.size()));
+  while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80) base.pop_back();  // whole UTF-8
+  if (!base.empty() && static_cast<unsigned char>(base.back()) >= 0xC0) base.pop_back();
+  return base + suffix;
+}
+
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
   auto started = std::chrono::steady_clock::now();
+  if (is_protected_database(request.to_database, request.protected_databases))
+    throw Error(ErrorKind::config, "database '" + request.to_database +
+                                       "' is protected (the server's own, or [agent] protected_databases); a restore "
+                                       "never writes into it: choose another --to-db");
   LogArchive archive(repository, target.name);
   std::optional<PointInTimePlan> plan;
   if (request.until) {
@@ -62,13 +90,33 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   // Prove the artifact first: a damaged backup must not replace anything.
   check_artifact(entry.directory / artifact->name, *artifact, decryption_keys(target));
   ChainReplay incrementals(target, repository, chain);
+  // Replacing an existing database: load a copy under a temporary name,
+  // prove it, then swap; the old one is kept under `previous`.
+  auto engine = create_engine(target.engine);
+  bool replacing = engine->database_exists(target, request.to_database);
+  std::string load_into = request.to_database;
+  std::string previous;
+  if (replacing) {
+    if (!request.force)
+      throw Error(ErrorKind::config, "database '" + request.to_database + "' already exists on target '" + target.name +
+                                         "'; nothing was changed (use --force to replace it)");
+    previous = previous_database_name(request.to_database, requested.manifest.id);
+    if (engine->database_exists(target, previous))
+      throw Error(ErrorKind::config, "database '" + previous + "', where the current '" + request.to_database +
+                                         "' would be kept, already exists; drop it first (nothing was changed)");
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "%06x", static_cast<unsigned>(std::random_device{}() & 0xffffff));
+    load_into = "dbkeeper_restore_";
+    for (char c : requested.manifest.id) load_into += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    load_into += std::string("_") + suffix;
+  }
   // The logs too, by extracting them (verified) before anything changes.
   std::optional<ReplayDirectory> logs;
   LogReplay replay;
   if (plan) {
     logs.emplace(archive);
     const LogPosition& start = replay_start(entry.manifest, *artifact);
-    replay = LogReplay{{}, start, plan->until, artifact->database, request.to_database};
+    replay = LogReplay{{}, start, plan->until, artifact->database, load_into};
     auto first = std::find_if(plan->segments.begin(), plan->segments.end(),
                               [&](const LogSegment& segment) { return segment.name == start.binlog_file; });
     if (first == plan->segments.end())
@@ -81,33 +129,47 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     }
   }
 
-  auto engine = create_engine(target.engine);
-  if (engine->database_exists(target, request.to_database)) {
-    if (!request.force)
-      throw Error(ErrorKind::config, "database '" + request.to_database + "' already exists on target '" + target.name +
-                                         "'; nothing was changed (use --force to replace it)");
-    spdlog::warn("dropping database '{}' of target '{}' to replace it (--force)", request.to_database, target.name);
-    engine->drop_database(target, request.to_database);
-  }
   const DatabaseDescription& recorded = recorded_description(requested, entry, artifact->database);
-  engine->create_database(target, request.to_database, recorded.properties);
+  engine->create_database(target, load_into, recorded.properties);
   RestoreOutcome outcome;
   try {
     TempDir private_directory = credentials_directory();
-    outcome = engine->restore_artifact(target, *artifact, entry.directory / artifact->name, request.to_database,
+    outcome = engine->restore_artifact(target, *artifact, entry.directory / artifact->name, load_into,
                                        private_directory.path(), recorded);
     if (plan) {
       spdlog::info("replaying {} archived log(s) of target '{}' into '{}' up to {}", replay.files.size(), target.name,
-                   request.to_database, format_utc(plan->until));
+                   load_into, format_utc(plan->until));
       engine->replay_logs(target, replay, private_directory.path());
     }
-    incrementals.apply(*engine, target, *artifact, request.to_database, private_directory.path());
+    incrementals.apply(*engine, target, *artifact, load_into, private_directory.path());
+    if (replacing) {
+      // The copy must be the backup before it takes the name: the rows of
+      // every table (a point in time has no record to compare with) and
+      // everything the backup recorded of the database.
+      std::vector<std::string> problems;
+      if (!plan) {
+        auto expected = requested.manifest.tables.count(artifact->database)
+                            ? requested.manifest.tables.at(artifact->database)
+                            : std::vector<TableRecord>{};
+        problems = compare_tables(expected, engine->count_rows(target, load_into));
+        if (!recorded.objects.empty())
+          for (auto& problem :
+               compare_descriptions(recorded, engine->describe_database(target, load_into), outcome.scope))
+            problems.push_back(problem);
+      }
+      if (!problems.empty())
+        throw Error(ErrorKind::integrity, "the restored copy differs from backup '" + requested.manifest.id + "' (" +
+                                              problems.front() + "); '" + request.to_database + "' was left as it was");
+      spdlog::warn("replacing database '{}' of target '{}' (--force): the current one is kept as '{}'",
+                   request.to_database, target.name, previous);
+      engine->swap_databases(target, request.to_database, load_into, previous);
+    }
   } catch (...) {
-    // Leave no half-restored database behind under the new name.
+    // Leave no half-restored database behind, under the new name or the temporary one.
     try {
-      engine->drop_database(target, request.to_database);
+      engine->drop_database(target, load_into);
     } catch (const std::exception& e) {
-      spdlog::error("unable to drop the half-restored database '{}': {}", request.to_database, e.what());
+      spdlog::error("unable to drop the half-restored database '{}': {}", load_into, e.what());
     }
     throw;
   }
@@ -118,6 +180,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   report.from_database = artifact->database;
   report.notes = outcome.notes;
   report.to_database = request.to_database;
+  report.previous_database = previous;
   if (plan) {
     report.until = plan->until;
     report.log_segments = plan->segments.size();

@@ -20,10 +20,13 @@ struct RestoreRequest {
   std::string backup_id = "latest";
   std::string to_database;
   std::string from_database;  // which database of the backup; may be empty when it holds one
-  bool force = false;
+  bool force = false;         // replace an existing database: load a copy, prove it, swap, keep the old one
   // Point in time: restore the newest full backup that ended before its
   // second and replay the log archive up to (not including) that second.
   std::optional<TimePoint> until;
+  // Never restored into, on top of the server's own (mysql, postgres, ...):
+  // [agent] protected_databases, as fnmatch patterns.
+  std::vector<std::string> protected_databases;
 };
 
 struct RestoreReport {
@@ -37,7 +40,15 @@ struct RestoreReport {
   std::size_t incrementals = 0;  // incremental backups replayed after the full one
   double duration_seconds = 0;
   std::vector<std::string> notes;  // what the copy does not carry
+  std::string previous_database;   // with force: where the replaced database is kept
 };
+
+// The server's own databases and those matching `patterns` (fnmatch).
+bool is_protected_database(const std::string& name, const std::vector<std::string>& patterns);
+
+// Where `restore --force` keeps the database it replaces:
+// `<name>_before_<backup id>`, shortened to fit 63 bytes.
+std::string previous_database_name(const std::string& name, const std::string& backup_id);
 
 // What the backup recorded of `database`: the requested backup's record,
 // else its full backup's, else nothing (backups from before it was recorded).

@@ -7,6 +7,7 @@
 #include "backup/engines/mysql_binlog_archive.h"
 #include "backup/engines/mysql_client_tools.h"
 #include "backup/engines/mysql_database_description.h"
+#include "backup/engines/mysql_database_swap.h"
 #include "backup/engines/mysql_dump_scanner.h"
 #include "backup/engines/mysql_readiness.h"
 #include "core/error.h"
@@ -107,6 +108,12 @@ class MysqlEngine final : public Engine {
   void drop_database(const Target& target, const std::string& database) const override {
     MysqlConnection::connect(mysql_connect_options(target))
         .execute("DROP DATABASE IF EXISTS " + MysqlConnection::quote_identifier(database));
+  }
+
+  void swap_databases(const Target& target, const std::string& name, const std::string& replacement,
+                      const std::string& previous) const override {
+    auto connection = MysqlConnection::connect(mysql_connect_options(target));
+    swap_mysql_databases(connection, name, replacement, previous);
   }
 
   std::vector<std::string> databases_with_prefix(const Target& target, const std::string& prefix) const override {

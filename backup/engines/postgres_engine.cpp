@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
@@ -172,6 +173,38 @@ class PostgresEngine final : public Engine {
   void drop_database(const Target& target, const std::string& database) const override {
     maintenance_connection(target, database)
         .execute("DROP DATABASE IF EXISTS " + PostgresConnection::quote_identifier(database) + " WITH (FORCE)");
+  }
+
+  void swap_databases(const Target& target, const std::string& name, const std::string& replacement,
+                      const std::string& previous) const override {
+    auto connection = maintenance_connection(target, name);
+    // A database with sessions cannot be renamed. They are ended only now,
+    // at the swap; one that reconnects in between makes the rename fail,
+    // and it is tried again.
+    for (int attempt = 1;; ++attempt) {
+      // Sessions of roles it may signal (pg_signal_backend; never a
+      // superuser's): any other makes the rename fail and say so.
+      connection.query(
+          "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid "
+          "WHERE a.datname IN (" +
+          literal(name) + ", " + literal(replacement) + ") AND a.pid <> pg_backend_pid() AND NOT r.rolsuper");
+      try {
+        connection.execute("BEGIN");
+        connection.execute("ALTER DATABASE " + PostgresConnection::quote_identifier(name) + " RENAME TO " +
+                           PostgresConnection::quote_identifier(previous));
+        connection.execute("ALTER DATABASE " + PostgresConnection::quote_identifier(replacement) + " RENAME TO " +
+                           PostgresConnection::quote_identifier(name));
+        connection.execute("COMMIT");
+        return;
+      } catch (const Error& e) {
+        try {
+          connection.execute("ROLLBACK");
+        } catch (const Error&) {
+        }
+        if (attempt == 5) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+      }
+    }
   }
 
   std::vector<std::string> databases_with_prefix(const Target& target, const std::string& prefix) const override {

@@ -156,6 +156,9 @@ TEST_P(BackupRestoreTest, an_existing_database_is_refused_unless_forced) {
   auto report = restore_backup(target, m_repository, RestoreRequest{"latest", "occupied", "", true});
   EXPECT_EQ(report.tables, 5u);
   EXPECT_EQ(engine.content("occupied"), engine.content("fixture"));
+  // The replaced database is kept, whole.
+  ASSERT_FALSE(report.previous_database.empty());
+  EXPECT_EQ(engine.content(report.previous_database), before);
 }
 
 TEST_P(BackupRestoreTest, a_missing_database_fails_with_the_server_error_and_leaves_nothing) {

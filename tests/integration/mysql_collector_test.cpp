@@ -177,6 +177,9 @@ std::map<std::string, int> digest_series(const std::string& text) {
 TEST(mysql_collector, a_digest_run_in_two_schemas_is_one_series) {
   create_mariadb_fixture("digest_one");
   create_mariadb_fixture("digest_two");
+  // The digest table has a fixed size; after the rest of the suite it may be
+  // full, and new digests then only count in its overflow row.
+  servers().mariadb.admin().execute("TRUNCATE TABLE performance_schema.events_statements_summary_by_digest");
   Target target = mariadb_target({"digest_one", "digest_two"});
   target.queries.top_n = 100;
   CollectorSettings settings;

@@ -40,7 +40,7 @@ TEST(Privileges, PostgresSplitsAttributesFromMemberships) {
   auto statements = grant_statements("postgres", {Job::backup, Job::restore}, "bk");
   ASSERT_EQ(statements.size(), 2u);
   EXPECT_EQ(statements[0], "ALTER ROLE \"bk\" LOGIN BYPASSRLS CREATEDB;");
-  EXPECT_EQ(statements[1], "GRANT pg_read_all_data TO \"bk\";");
+  EXPECT_EQ(statements[1], "GRANT pg_read_all_data, pg_signal_backend TO \"bk\";");
 }
 
 TEST(Privileges, ScheduledJobsDecideWhatIsNeeded) {
