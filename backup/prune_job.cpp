@@ -33,6 +33,15 @@ std::vector<RetentionDecision> prune_target(const Target& target, const Reposito
   if (!dry_run && std::filesystem::exists(archive.directory())) log_lock.emplace(archive.lock("prune"));
   auto segments = archive.segments();
   auto log_decisions = plan_log_retention(kept, segments);
+  std::optional<LockFile> no_readers;
+  if (!dry_run) {
+    // A running verification or restore may be reading any of them.
+    no_readers = repository.try_lock_out_readers(target.name);
+    if (!no_readers)
+      throw TargetBusy(ErrorKind::process, "target '" + target.name +
+                                               "': a verification or restore is reading its backups; prune deleted "
+                                               "nothing and runs again at its next time");
+  }
   if (!dry_run) {
     // Newest first: an incremental goes before the backup it continues from,
     // so a crash never leaves one whose parent is gone.

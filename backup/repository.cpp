@@ -103,6 +103,20 @@ fs::path Repository::target_directory(const std::string& target) const {
   return m_root / target;
 }
 
+LockFile Repository::lock_readers(const std::string& target) const {
+  fs::path directory = target_directory(target);
+  fs::create_directories(directory);
+  auto lock = LockFile::try_acquire_shared(directory / "readers.lock");
+  if (!lock) throw TargetBusy(ErrorKind::process, "a prune of target '" + target + "' is deleting backups; try again");
+  return std::move(*lock);
+}
+
+std::optional<LockFile> Repository::try_lock_out_readers(const std::string& target) const {
+  fs::path directory = target_directory(target);
+  fs::create_directories(directory);
+  return LockFile::try_acquire(directory / "readers.lock", "prune");
+}
+
 LockFile Repository::lock_target(const std::string& target, const std::string& type) const {
   fs::path directory = target_directory(target);
   std::error_code error;

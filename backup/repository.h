@@ -104,6 +104,12 @@ class Repository {
   // Takes the target's backup lock or throws Error{process}:
   // "another backup of target 'shop' is running (pid 1234)".
   LockFile lock_target(const std::string& target, const std::string& type) const;
+  // Held (shared) by every verification and restore while it reads the
+  // target's backups; prune deletes only when it can take it alone.
+  // Throws TargetBusy when a prune holds it.
+  LockFile lock_readers(const std::string& target) const;
+  // For prune: nullopt while a verification or restore reads.
+  std::optional<LockFile> try_lock_out_readers(const std::string& target) const;
   // The type of the backup running now, if any.
   std::optional<std::string> backup_running(const std::string& target) const;
 

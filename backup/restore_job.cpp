@@ -52,6 +52,7 @@ std::string previous_database_name(const std::string& name, const std::string& b
 
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
   auto started = std::chrono::steady_clock::now();
+  auto readers = repository.lock_readers(target.name);
   if (is_protected_database(request.to_database, request.protected_databases))
     throw Error(ErrorKind::config, "database '" + request.to_database +
                                        "' is protected (the server's own, or [agent] protected_databases); a restore "

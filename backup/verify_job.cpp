@@ -66,6 +66,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
 
   std::optional<BackupEntry> entry;
   try {
+    auto readers = repository.lock_readers(target.name);
     entry = repository.find(target.name, backup_id);
     report.backup_id = entry->manifest.id;
     // An incremental is only as good as every backup it continues from.

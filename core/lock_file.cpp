@@ -25,6 +25,19 @@ std::optional<LockFile> LockFile::try_acquire(const std::filesystem::path& path,
   return LockFile(std::move(fd));
 }
 
+std::optional<LockFile> LockFile::try_acquire_shared(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+  if (!fd) throw_system_error("unable to open lock file '" + path.string() + "'", errno);
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_SETLK, &lock) != 0) {
+    if (errno == EAGAIN || errno == EACCES) return std::nullopt;
+    throw_system_error("unable to lock '" + path.string() + "'", errno);
+  }
+  return LockFile(std::move(fd));
+}
+
 std::optional<LockHolder> LockFile::holder(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;

@@ -24,6 +24,9 @@ class LockFile {
   // Takes the lock without waiting; nullopt when another process holds it.
   // `note` is written beside the pid for whoever asks holder().
   static std::optional<LockFile> try_acquire(const std::filesystem::path& path, const std::string& note = "");
+  // A shared lock: any number of holders together, none while an exclusive
+  // holder has it (and the reverse). Nothing is written into the file.
+  static std::optional<LockFile> try_acquire_shared(const std::filesystem::path& path);
   // Who holds the lock now, without taking it; nullopt when nobody does.
   static std::optional<LockHolder> holder(const std::filesystem::path& path);
 

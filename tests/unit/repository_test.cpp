@@ -241,3 +241,35 @@ TEST_F(RepositoryTest, a_backup_refused_by_the_lock_is_skipped_not_failed) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+// Prune never deletes a backup that a running verification or restore is
+// reading: they hold the readers' lock shared, prune needs it alone.
+TEST_F(RepositoryTest, prune_waits_for_readers_and_readers_wait_for_prune) {
+  for (int i = 0; i < 3; ++i) {
+    auto partial = m_repository.begin_backup("shop", m_now + std::chrono::hours(i));
+    partial.commit(manifest_for(partial.id()));
+  }
+  Target target;
+  target.name = "shop";
+  target.engine = "mariadb";
+  target.retention.full_count = 1;
+  {
+    auto reading = m_repository.lock_readers("shop");
+    auto also_reading = m_repository.lock_readers("shop");  // readers share it
+    EXPECT_THROW(prune_target(target, m_repository, m_now + std::chrono::hours(5), false), TargetBusy);
+    EXPECT_EQ(m_repository.list("shop").size(), 3u);
+  }
+  {
+    auto pruning = m_repository.try_lock_out_readers("shop");
+    ASSERT_TRUE(pruning.has_value());
+    EXPECT_THROW(m_repository.lock_readers("shop"), TargetBusy);
+  }
+  prune_target(target, m_repository, m_now + std::chrono::hours(5), false);
+  EXPECT_EQ(m_repository.list("shop").size(), 1u);
+}
+
+}  // namespace
+}  // namespace dbkeeper
