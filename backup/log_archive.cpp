@@ -148,8 +148,7 @@ std::vector<LogSegment> LogArchive::segments(LogSegmentCache& cache, std::vector
       continue;
     }
     try {
-      result.push_back(
-          segment_from_json(parse_untrusted_json(read_text(it->path()), "log segment record '" + name + "'")));
+      result.push_back(log_segment_from_json(read_text(it->path()), "log segment record '" + name + "'"));
       seen.emplace(name, result.back());
     } catch (const std::exception& e) {
       if (problems) problems->push_back("log segment record '" + it->path().string() + "' is unreadable: " + e.what());
@@ -262,5 +261,13 @@ TempDir create_replay_directory(const LogArchive& archive) {
 ReplayDirectory::ReplayDirectory(const LogArchive& archive)
     : m_directory(create_replay_directory(archive)),
       m_in_use(LockFile::try_acquire(m_directory.path() / "lock", "restore")) {}
+
+LogSegment log_segment_from_json(const std::string& text, const std::string& what) {
+  try {
+    return segment_from_json(parse_untrusted_json(text, what));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::integrity, what + " is incomplete: " + e.what());
+  }
+}
 
 }  // namespace dbkeeper

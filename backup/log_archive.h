@@ -67,6 +67,10 @@ std::optional<std::uint64_t> log_file_sequence(const std::string& name);
 
 using LogSegmentCache = std::map<std::string, LogSegment>;
 
+// One record's content (`<binlog>.json`); throws Error{integrity} naming
+// `what` when it is not a record dbkeeper wrote.
+LogSegment log_segment_from_json(const std::string& text, const std::string& what);
+
 class LogArchive {
  public:
   LogArchive(const Repository& repository, const std::string& target);

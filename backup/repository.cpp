@@ -269,16 +269,22 @@ void Repository::record_verification(const BackupEntry& entry, const Verificatio
   write_file_atomically(entry.directory / k_verification, j.dump(2) + "\n", 0640);
 }
 
+TargetState target_state_from_json(const std::string& text, const std::string& target) {
+  TargetState state;
+  auto j = parse_untrusted_json(text, "state of target '" + target + "'");
+  if (j.contains("backups") && j["backups"].is_object())
+    for (auto it = j["backups"].begin(); it != j["backups"].end(); ++it)
+      state.backups[it.key()] = counters_from_json(it.value());
+  if (j.contains("verifications")) state.verifications = counters_from_json(j["verifications"]);
+  return state;
+}
+
 TargetState Repository::read_state(const std::string& target) const {
   TargetState state;
   auto text = read_text(target_directory(target) / "state.json");
   if (!text) return state;
   try {
-    auto j = parse_untrusted_json(*text, "state of target '" + target + "'");
-    if (j.contains("backups") && j["backups"].is_object())
-      for (auto it = j["backups"].begin(); it != j["backups"].end(); ++it)
-        state.backups[it.key()] = counters_from_json(it.value());
-    if (j.contains("verifications")) state.verifications = counters_from_json(j["verifications"]);
+    state = target_state_from_json(*text, target);
   } catch (const std::exception& e) {
     spdlog::warn("state of target '{}' is unreadable, counting from zero: {}", target, e.what());
   }

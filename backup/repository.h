@@ -94,6 +94,10 @@ class PartialBackup {
   bool m_committed = false;
 };
 
+// state.json's content; throws Error{integrity} (or a JSON type error)
+// when it is not one. Repository::read_state counts from zero then.
+TargetState target_state_from_json(const std::string& text, const std::string& target);
+
 class Repository {
  public:
   explicit Repository(std::filesystem::path root);
