@@ -49,7 +49,7 @@ BackupReport take_backup(const Target& target, const Repository& repository, con
     auto engine = create_engine(target.engine);
     LockFile lock = repository.lock_target(target.name, type);
     repository.remove_partial_backups(target.name);
-    PartialBackup partial = repository.begin_backup(target.name, started);
+    PartialBackup partial = repository.begin_backup(target.name, started, type);
     if (parent)
       spdlog::info("{} backup {} of target '{}' started, continuing from backup {}", type, partial.id(), target.name,
                    parent->manifest.id);

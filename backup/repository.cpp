@@ -25,6 +25,7 @@ constexpr const char* k_deleting_suffix = ".deleting";
 constexpr const char* k_manifest = "manifest.json";
 constexpr const char* k_manifest_copy = "manifest.copy.json";
 constexpr const char* k_verification = "verification.json";
+constexpr const char* k_attempt = ".attempt";  // inside a partial backup: its type
 
 std::optional<std::string> read_text(const fs::path& path) {
   return read_repository_file(path);
@@ -85,6 +86,8 @@ PartialBackup::~PartialBackup() {
 
 fs::path PartialBackup::commit(const BackupManifest& manifest) {
   std::string text = manifest_to_json(manifest);
+  std::error_code ignored;
+  fs::remove(m_directory / k_attempt, ignored);  // only a partial backup needs it
   // The copy first: whenever manifest.json exists, so does its copy.
   write_file_atomically(m_directory / k_manifest_copy, text, 0640);
   write_file_atomically(m_directory / k_manifest, text, 0640);
@@ -146,6 +149,24 @@ std::size_t Repository::remove_partial_backups(const std::string& target) const 
     if (entry.path().extension() != k_partial_suffix && entry.path().extension() != k_deleting_suffix) continue;
     spdlog::info("removing '{}' left by an interrupted {}", entry.path().string(),
                  entry.path().extension() == k_partial_suffix ? "backup" : "deletion");
+    if (entry.path().extension() == k_partial_suffix) {
+      // A failed backup removes its own partial directory; one left behind
+      // was killed (SIGKILL, power loss) and never counted: count it now.
+      auto noted = read_text(entry.path() / k_attempt);
+      std::string type = noted ? noted->substr(0, noted->find('\n')) : "full";
+      if (type != "full" && type != "incremental") type = "full";
+      std::string id = entry.path().stem().string();
+      try {
+        update_state(target, [&](TargetState& state) {
+          auto& counters = state.backups[type];
+          ++counters.failure;
+          ++counters.failures_by_reason["process"];
+          counters.last_failure = type + " backup " + id + " was killed before it finished";
+        });
+      } catch (const std::exception& e) {
+        spdlog::error("unable to count the killed {} backup {} of target '{}': {}", type, id, target, e.what());
+      }
+    }
     fs::remove_all(entry.path(), error);
     if (error) throw Error(ErrorKind::io, "unable to remove '" + entry.path().string() + "': " + error.message());
     ++removed;
@@ -161,7 +182,7 @@ std::size_t Repository::clean_up_interrupted(const std::string& target) const {
   return remove_partial_backups(target);
 }
 
-PartialBackup Repository::begin_backup(const std::string& target, TimePoint now) const {
+PartialBackup Repository::begin_backup(const std::string& target, TimePoint now, const std::string& type) const {
   fs::path backups = target_directory(target) / "backups";
   fs::create_directories(backups);
   // Ids are per second; a second backup within the same second takes the next one.
@@ -174,7 +195,9 @@ PartialBackup Repository::begin_backup(const std::string& target, TimePoint now)
   }
   fs::path partial = backups / (id + k_partial_suffix);
   if (::mkdir(partial.c_str(), 0750) != 0) throw_system_error("unable to create '" + partial.string() + "'", errno);
-  return PartialBackup(id, partial, backups / id);
+  PartialBackup result(id, partial, backups / id);
+  write_file_atomically(partial / k_attempt, type + "\n", 0640);
+  return result;
 }
 
 std::vector<BackupEntry> Repository::list(const std::string& target, std::vector<std::string>* problems) const {

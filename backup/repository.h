@@ -124,8 +124,10 @@ class Repository {
   // of the target is running now. Returns how many were removed.
   std::size_t clean_up_interrupted(const std::string& target) const;
 
-  // Creates `<id>.partial` for a new backup. The caller holds the lock.
-  PartialBackup begin_backup(const std::string& target, TimePoint now) const;
+  // Creates `<id>.partial` for a new backup of `type`. The caller holds
+  // the lock. The type is noted inside, so that a partial backup found
+  // later (its run was killed) is counted as a failed attempt of that type.
+  PartialBackup begin_backup(const std::string& target, TimePoint now, const std::string& type = "full") const;
 
   // Complete backups, oldest first. Damaged manifests fall back to their copy;
   // a backup with neither readable is skipped (and named in `problems`).

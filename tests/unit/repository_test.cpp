@@ -273,3 +273,28 @@ TEST_F(RepositoryTest, prune_waits_for_readers_and_readers_wait_for_prune) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+// A killed backup never counted itself; its partial directory, found at the
+// next start, counts it as a failed attempt of its type.
+TEST_F(RepositoryTest, a_killed_attempt_is_counted_as_a_failure_when_its_leftovers_are_found) {
+  auto backups = m_dir.path() / "shop" / "backups";
+  std::filesystem::create_directories(backups / "20261125T174000Z.partial");
+  std::ofstream(backups / "20261125T174000Z.partial" / ".attempt") << "incremental\n";
+  EXPECT_EQ(m_repository.clean_up_interrupted("shop"), 1u);
+  auto state = m_repository.read_state("shop");
+  EXPECT_EQ(state.backups["incremental"].failure, 1u);
+  EXPECT_EQ(state.backups["incremental"].failures_by_reason["process"], 1u);
+  EXPECT_NE(state.backups["incremental"].last_failure.find("was killed"), std::string::npos);
+  // A committed backup carries no such note.
+  auto partial = m_repository.begin_backup("shop", m_now + std::chrono::hours(1), "full");
+  auto directory = partial.commit(manifest_for(partial.id()));
+  EXPECT_FALSE(std::filesystem::exists(directory / ".attempt"));
+  EXPECT_EQ(m_repository.clean_up_interrupted("shop"), 0u);
+  EXPECT_EQ(m_repository.read_state("shop").backups["full"].failure, 0u);
+}
+
+}  // namespace
+}  // namespace dbkeeper
