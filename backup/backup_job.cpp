@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <mutex>
+
 #include "backup/backup_chain.h"
 #include "backup/client_credentials.h"
 #include "core/error.h"
@@ -13,28 +16,46 @@ CompressionSettings compression_settings(const Target& target) {
   return CompressionSettings{target.backup.compression_level, target.backup.compression_threads};
 }
 
+namespace {
+
+std::mutex g_unrecorded_mutex;
+std::map<std::string, TargetState> g_unrecorded;  // by target
+
+}  // namespace
+
+TargetState unrecorded_attempts(const std::string& target) {
+  std::lock_guard lock(g_unrecorded_mutex);
+  auto it = g_unrecorded.find(target);
+  return it == g_unrecorded.end() ? TargetState{} : it->second;
+}
+
 void record_backup_attempt(const Repository& repository, const std::string& target, const std::string& type,
                            TimePoint started, const std::exception* failure) {
+  auto change = [&](TargetState& state) {
+    auto& counters = state.backups[type];
+    if (dynamic_cast<const TargetBusy*>(failure)) {
+      ++counters.skipped;
+      return;
+    }
+    counters.last_attempt = started;
+    if (!failure) {
+      ++counters.success;
+      return;
+    }
+    const auto* error = dynamic_cast<const Error*>(failure);
+    ++counters.failure;
+    counters.last_failure = failure->what();
+    ++counters.failures_by_reason[std::string(to_string(error ? error->kind() : ErrorKind::internal))];
+  };
   try {
-    repository.update_state(target, [&](TargetState& state) {
-      auto& counters = state.backups[type];
-      if (dynamic_cast<const TargetBusy*>(failure)) {
-        ++counters.skipped;
-        return;
-      }
-      counters.last_attempt = started;
-      if (!failure) {
-        ++counters.success;
-        return;
-      }
-      const auto* error = dynamic_cast<const Error*>(failure);
-      ++counters.failure;
-      counters.last_failure = failure->what();
-      ++counters.failures_by_reason[std::string(to_string(error ? error->kind() : ErrorKind::internal))];
-    });
+    repository.update_state(target, change);
   } catch (const std::exception& state_error) {
-    // The attempt's own outcome matters more than its count: report, go on.
-    spdlog::error("unable to count the {} backup attempt of target '{}': {}", type, target, state_error.what());
+    // The repository cannot be written (a full or lost disk): the attempt
+    // is still counted, in this process, so BackupFailing can fire.
+    spdlog::error("unable to count the {} backup attempt of target '{}' in the repository: {}", type, target,
+                  state_error.what());
+    std::lock_guard lock(g_unrecorded_mutex);
+    change(g_unrecorded[target]);
   }
 }
 

@@ -21,8 +21,14 @@ struct BackupReport {
 // The zstd settings of a target's [target.backup].
 CompressionSettings compression_settings(const Target& target);
 
+// Attempts whose outcome could not be written to the repository (its disk
+// full or gone), counted in this process instead; the backup collector adds
+// them to what the repository says.
+TargetState unrecorded_attempts(const std::string& target);
+
 // Counts one attempt of a backup type in state.json: a success when
-// `failure` is null, else a failure with its reason. Never throws.
+// `failure` is null, a skip when it is TargetBusy, else a failure with its
+// reason (in this process when the repository cannot be written). Never throws.
 void record_backup_attempt(const Repository& repository, const std::string& target, const std::string& type,
                            TimePoint started, const std::exception* failure);
 

@@ -1,5 +1,7 @@
 #include "collectors/backup_collector.h"
 
+#include "backup/backup_job.h"
+
 #include <mutex>
 #include <set>
 
@@ -33,6 +35,16 @@ class BackupCollector final : public Collector {
     std::vector<std::string> problems;
     auto backups = repository.list(m_target, &problems);
     auto state = repository.read_state(m_target);
+    // What could not be written to the repository still counts.
+    for (const auto& [type, extra] : unrecorded_attempts(m_target).backups) {
+      auto& counters = state.backups[type];
+      counters.success += extra.success;
+      counters.failure += extra.failure;
+      counters.skipped += extra.skipped;
+      for (const auto& [reason, count] : extra.failures_by_reason) counters.failures_by_reason[reason] += count;
+      if (extra.last_attempt && (!counters.last_attempt || *extra.last_attempt > *counters.last_attempt))
+        counters.last_attempt = extra.last_attempt;
+    }
     auto running = repository.backup_running(m_target);
     auto stored = repository.stored_bytes(m_target);
     LogArchive archive(repository, m_target);

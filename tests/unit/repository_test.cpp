@@ -298,3 +298,44 @@ TEST_F(RepositoryTest, a_killed_attempt_is_counted_as_a_failure_when_its_leftove
 
 }  // namespace
 }  // namespace dbkeeper
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "collectors/backup_collector.h"
+#include "tests/support/agent_process.h"
+
+namespace dbkeeper {
+namespace {
+
+// A repository that cannot be written at all (its disk gone): the failed
+// attempt is still counted, in memory, and exported, so BackupFailing fires.
+TEST(unrecorded_attempts, a_repository_that_cannot_be_written_still_gets_its_failures_exported) {
+  TempDir dir;
+  std::ofstream(dir.path() / "not-a-directory") << "x";
+  auto root = dir.path() / "not-a-directory" / "repository";
+  Repository repository(root);
+  Target target;
+  target.name = "lost_disk";
+  target.engine = "mariadb";
+  EXPECT_THROW(run_full_backup(target, repository, CompressionSettings{}), Error);
+  EXPECT_EQ(unrecorded_attempts("lost_disk").backups["full"].failure, 1u);
+  EXPECT_EQ(unrecorded_attempts("lost_disk").backups["full"].failures_by_reason["io"], 1u);
+
+  CollectorContext context{&target, root, nullptr, CollectorSettings{}, {}};
+  auto collector = make_backup_collector(context);
+  collector->refresh();
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, collector->collect());
+  EXPECT_EQ(testing::sample_value(out.str(),
+                                  R"(dbkeeper_backup_runs_total{target="lost_disk",type="full",result="failure"})"),
+            1)
+      << out.str();
+  EXPECT_EQ(
+      testing::sample_value(out.str(), R"(dbkeeper_backup_failures_total{target="lost_disk",type="full",reason="io"})"),
+      1);
+}
+
+}  // namespace
+}  // namespace dbkeeper
