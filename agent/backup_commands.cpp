@@ -253,7 +253,7 @@ int command_restore(const Invocation& invocation) {
             << std::setprecision(1) << report.duration_seconds << " s\n";
   if (!report.previous_database.empty())
     std::cout << "the database it replaced is kept as '" << report.previous_database
-              << "' (drop it when you no longer need it)\n";
+              << "' (prune drops it after [target.restore] keep_replaced)\n";
   if (!report.notes.empty()) {
     std::cout << "not carried into '" << report.to_database << "':\n";
     for (const auto& note : report.notes) std::cout << "  " << note << "\n";

@@ -146,6 +146,7 @@ void read_restore(TomlTableReader& target, Target& result, ConfigProblems& probl
   constexpr std::array<std::string_view, 2> privilege_modes{"keep", "drop"};
   if (auto privileges = restore.choice("privileges", privilege_modes))
     result.restore.privileges = *privileges == "keep";
+  if (auto keep = restore.duration("keep_replaced", std::chrono::seconds(0))) result.restore.keep_replaced = *keep;
   if (result.engine != "postgres" && (result.restore.owner != "keep" || !result.restore.privileges))
     restore.problem(result.restore.owner != "keep" ? "owner" : "privileges",
                     "applies to PostgreSQL targets only: MariaDB/MySQL keep DEFINERs in the definitions and grants "

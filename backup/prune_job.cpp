@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backup/engine.h"
+#include "backup/restore_job.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -61,6 +63,19 @@ std::vector<RetentionDecision> prune_target(const Target& target, const Reposito
   // Only the segments that go are worth a line each.
   for (auto& decision : log_decisions)
     if (!decision.keep) decisions.push_back(std::move(decision));
+  // Databases that restore --force replaced go after keep_replaced.
+  for (const auto& replaced : replaced_databases(repository, target)) {
+    bool expired = now - replaced.at >= target.restore.keep_replaced;
+    decisions.push_back({replaced.database, !expired,
+                         "replaced '" + replaced.replaced + "' on " + format_utc(replaced.at) +
+                             (expired ? "; older than [target.restore] keep_replaced" : "; kept for keep_replaced")});
+    if (!expired || dry_run) continue;
+    auto engine = create_engine(target.engine);
+    spdlog::info("dropping database '{}' of target '{}', which replaced '{}' on {}", replaced.database, target.name,
+                 replaced.replaced, format_utc(replaced.at));
+    engine->drop_database(target, replaced.database);
+    std::filesystem::remove(replaced.record);
+  }
   return decisions;
 }
 

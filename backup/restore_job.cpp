@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <span>
 
@@ -12,8 +13,11 @@
 #include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
+#include "backup/pipeline/sha256_sink.h"
 #include "backup/point_in_time.h"
+#include "backup/untrusted_input.h"
 #include "backup/verify_job.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -48,6 +52,34 @@ std::string previous_database_name(const std::string& name, const std::string& b
   while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80) base.pop_back();  // whole UTF-8
   if (!base.empty() && static_cast<unsigned char>(base.back()) >= 0xC0) base.pop_back();
   return base + suffix;
+}
+
+void record_replaced_database(const Repository& repository, const Target& target, const std::string& database,
+                              const std::string& replaced) {
+  auto directory = repository.target_directory(target.name) / "replaced";
+  std::filesystem::create_directories(directory);
+  nlohmann::json record{
+      {"database", database}, {"replaced", replaced}, {"at", format_utc(std::chrono::system_clock::now())}};
+  // Database names are data: the file is named by a digest of the name.
+  write_file_atomically(directory / (sha256_hex(database).substr(0, 32) + ".json"), record.dump(2) + "\n", 0640);
+}
+
+std::vector<ReplacedDatabase> replaced_databases(const Repository& repository, const Target& target) {
+  std::vector<ReplacedDatabase> result;
+  std::error_code error;
+  auto directory = repository.target_directory(target.name) / "replaced";
+  for (auto it = std::filesystem::directory_iterator(directory, error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    if (it->path().extension() != ".json") continue;
+    try {
+      auto j = parse_untrusted_json(read_repository_file(it->path()).value_or(""), "a replaced-database record");
+      result.push_back({j.at("database").get<std::string>(), j.at("replaced").get<std::string>(),
+                        parse_utc(j.at("at").get<std::string>()), it->path()});
+    } catch (const std::exception& e) {
+      spdlog::warn("ignoring '{}': {}", it->path().string(), e.what());
+    }
+  }
+  return result;
 }
 
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
@@ -164,6 +196,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
       spdlog::warn("replacing database '{}' of target '{}' (--force): the current one is kept as '{}'",
                    request.to_database, target.name, previous);
       engine->swap_databases(target, request.to_database, load_into, previous);
+      record_replaced_database(repository, target, previous, request.to_database);
     }
   } catch (...) {
     // Leave no half-restored database behind, under the new name or the temporary one.

@@ -55,6 +55,18 @@ std::string previous_database_name(const std::string& name, const std::string& b
 const DatabaseDescription& recorded_description(const BackupEntry& requested, const BackupEntry& full,
                                                 const std::string& database);
 
+// A database a `restore --force` replaced, kept under `database` until
+// prune drops it ([target.restore] keep_replaced).
+struct ReplacedDatabase {
+  std::string database;
+  std::string replaced;  // the name it had
+  TimePoint at;
+  std::filesystem::path record;
+};
+void record_replaced_database(const Repository& repository, const Target& target, const std::string& database,
+                              const std::string& replaced);
+std::vector<ReplacedDatabase> replaced_databases(const Repository& repository, const Target& target);
+
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request);
 
 }  // namespace dbkeeper

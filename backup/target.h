@@ -60,6 +60,9 @@ struct TargetRestore {
   // dbkeeper connects as), or the name of a role to own everything.
   std::string owner = "keep";
   bool privileges = true;  // keep GRANTs and the database's privileges (false: pg_restore --no-acl)
+  // How long the database a `restore --force` replaced is kept (as
+  // NAME_before_ID) before prune drops it.
+  Duration keep_replaced = std::chrono::hours(24 * 7);
 };
 
 struct Target {

@@ -151,3 +151,44 @@ TEST_F(SafeRestoreTest, the_cli_asks_for_yes_before_replacing_a_database) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+#include "backup/prune_job.h"
+
+namespace dbkeeper {
+namespace {
+
+using namespace testing;
+
+// The database a restore --force replaced is kept for keep_replaced, then
+// prune drops it (and says so in --dry-run first).
+TEST(SafeRestore, prune_drops_a_replaced_database_after_keep_replaced) {
+  TempDir dir;
+  Repository repository(dir.path());
+  create_mariadb_fixture("kept_source");
+  create_mariadb_fixture("kept_target");
+  Target target = mariadb_target({"kept_source"});
+  target.restore.keep_replaced = std::chrono::hours(24);
+  run_full_backup(target, repository, CompressionSettings{});
+  auto restored = restore_backup(target, repository, RestoreRequest{"latest", "kept_target", "", true});
+  ASSERT_FALSE(restored.previous_database.empty());
+  auto engine = create_engine("mariadb");
+  auto decision_for = [&](const std::vector<RetentionDecision>& decisions) {
+    for (const auto& d : decisions)
+      if (d.id == restored.previous_database) return d;
+    ADD_FAILURE() << "no decision for " << restored.previous_database;
+    return RetentionDecision{};
+  };
+  auto now = std::chrono::system_clock::now();
+  EXPECT_TRUE(decision_for(prune_target(target, repository, now, false)).keep);
+  EXPECT_TRUE(engine->database_exists(target, restored.previous_database));
+  auto later = now + std::chrono::hours(25);
+  auto planned = decision_for(prune_target(target, repository, later, true));
+  EXPECT_FALSE(planned.keep);
+  EXPECT_TRUE(engine->database_exists(target, restored.previous_database)) << "--dry-run dropped it";
+  prune_target(target, repository, later, false);
+  EXPECT_FALSE(engine->database_exists(target, restored.previous_database));
+  EXPECT_TRUE(replaced_databases(repository, target).empty());
+}
+
+}  // namespace
+}  // namespace dbkeeper
