@@ -7,6 +7,7 @@
 
 #include "backup/backup_chain.h"
 #include "backup/client_credentials.h"
+#include "backup/metadata_mac.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -100,6 +101,7 @@ BackupReport take_backup(const Target& target, const Repository& repository, con
     manifest.artifacts = dump.artifacts;
     manifest.log_position = dump.position;
     manifest.row_count_source = dump.row_count_source;
+    seal_manifest(target, repository, manifest);
     auto directory = partial.commit(manifest);
     record_backup_attempt(repository, target.name, type, started, nullptr);
     spdlog::info("{} backup {} of target '{}' finished in {:.1f} s: {} bytes stored from {} bytes", type, manifest.id,

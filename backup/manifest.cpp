@@ -154,7 +154,29 @@ const LogPosition& replay_start(const BackupManifest& full, const ArtifactRecord
   return artifact.log_position.empty() ? full.log_position : artifact.log_position;
 }
 
+namespace {
+json manifest_document(const BackupManifest& m);
+}  // namespace
+
+std::string manifest_mac_text(const BackupManifest& m) {
+  if (!m.stored_text.empty()) return m.stored_text;
+  // Written values (times to the millisecond, durations) are what is read
+  // back: take the text from the serialized form.
+  json document = json::parse(manifest_document(m).dump());
+  return document.dump();
+}
+
 std::string manifest_to_json(const BackupManifest& m) {
+  json document = manifest_document(m);
+  if (!m.mac.empty()) document["mac"] = m.mac;
+  // nlohmann keeps object keys sorted, so dump() is canonical.
+  document["checksum"] = sha256_hex(document.dump());
+  return document.dump(2) + "\n";
+}
+
+namespace {
+
+json manifest_document(const BackupManifest& m) {
   json artifacts = json::array();
   for (const auto& a : m.artifacts) {
     json artifact{{"name", a.name},
@@ -208,10 +230,10 @@ std::string manifest_to_json(const BackupManifest& m) {
       descriptions[database] = description_to_json(description);
     document["descriptions"] = descriptions;
   }
-  // nlohmann keeps object keys sorted, so dump() is canonical.
-  document["checksum"] = sha256_hex(document.dump());
-  return document.dump(2) + "\n";
+  return document;
 }
+
+}  // namespace
 
 BackupManifest manifest_from_json(const std::string& text) {
   json document = parse_untrusted_json(text, "manifest");
@@ -259,6 +281,10 @@ BackupManifest manifest_from_json(const std::string& text) {
     }
     m.log_position = position_from_json(document.at("log_position"));
     m.parent = document.value("parent", "");
+    m.mac = document.value("mac", "");
+    json covered = document;
+    covered.erase("mac");
+    m.stored_text = covered.dump();
     if (document.contains("descriptions"))
       for (const auto& [database, description] : document.at("descriptions").items())
         m.descriptions[database] = description_from_json(description);

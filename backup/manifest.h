@@ -84,6 +84,11 @@ struct BackupManifest {
   // By database: its properties and object inventory as the backup saw
   // them. Empty for backups taken before dbkeeper recorded them.
   std::map<std::string, DatabaseDescription> descriptions;
+  // With encryption: HMAC of manifest_mac_text() (backup/metadata_mac.h).
+  std::string mac;
+  // Set when read: the canonical text of the document as stored (without
+  // its MAC and checksum), which is what the MAC covers.
+  std::string stored_text;
 
   double duration_seconds() const;
   std::uint64_t raw_bytes() const;
@@ -92,6 +97,9 @@ struct BackupManifest {
 
 // JSON text with an embedded "checksum" over the rest.
 std::string manifest_to_json(const BackupManifest& manifest);
+// The canonical text a manifest's MAC covers: the stored document without
+// its MAC and checksum (as read, or as it will be written).
+std::string manifest_mac_text(const BackupManifest& manifest);
 // Throws Error{integrity} when the text is not a manifest or its checksum is wrong.
 BackupManifest manifest_from_json(const std::string& text);
 

@@ -13,6 +13,7 @@
 #include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
+#include "backup/metadata_mac.h"
 #include "backup/pipeline/sha256_sink.h"
 #include "backup/point_in_time.h"
 #include "backup/untrusted_input.h"
@@ -120,8 +121,10 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
     throw Error(ErrorKind::config, "backup '" + entry.manifest.id + "' has no database '" + request.from_database +
                                        "' (it has " + (available.empty() ? "none" : available) + ")");
 
-  // Prove the artifact first: a damaged backup must not replace anything.
+  // Prove the artifact and the manifests first: a damaged or forged backup
+  // must not replace anything (the artifact first: its check names a wrong key).
   check_artifact(entry.directory / artifact->name, *artifact, decryption_keys(target));
+  for (const auto& backup : chain) authenticate_manifest(target, repository, backup);
   ChainReplay incrementals(target, repository, chain);
   // Replacing an existing database: load a copy under a temporary name,
   // prove it, then swap; the old one is kept under `previous`.

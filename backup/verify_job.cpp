@@ -9,6 +9,7 @@
 #include "backup/client_credentials.h"
 #include "backup/dump_stream.h"
 #include "backup/engine.h"
+#include "backup/metadata_mac.h"
 #include "backup/point_in_time.h"
 #include "backup/restore_job.h"
 #include "backup/scratch_database.h"
@@ -81,6 +82,15 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
                                         ? std::string(e.what())
                                         : "backup " + backup.manifest.id + " (which it continues from): " + e.what());
         }
+      }
+    }
+    // Then whether the manifests are authentic (after the artifacts, whose
+    // check names a wrong key as such).
+    for (const auto& backup : chain) {
+      try {
+        authenticate_manifest(target, repository, backup);
+      } catch (const Error& e) {
+        report.problems.push_back(e.what());
       }
     }
     // The archived binlogs that carry this backup forward are part of what

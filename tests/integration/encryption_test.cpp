@@ -130,6 +130,47 @@ TEST_P(EncryptionTest, a_backup_taken_before_encryption_was_turned_on_stays_read
   EXPECT_TRUE(verified.passed) << verified.reason;
 }
 
+// With a key, manifests are authenticated: an artifact swapped for a
+// plaintext one and a re-sealed manifest are refused, with or without the
+// MAC; a backup from before encryption stays readable.
+TEST_P(EncryptionTest, a_forged_manifest_is_refused_and_older_plain_backups_are_still_read) {
+  const auto& engine = GetParam();
+  engine.create_fixture("fixture_sealed");
+  Target target = engine.target({"fixture_sealed"});
+  auto plain = run_full_backup(target, m_repository, CompressionSettings{});  // before encryption
+  target.backup.encryption_key = k_key;
+  auto sealed = run_full_backup(target, m_repository, CompressionSettings{});
+  EXPECT_FALSE(sealed.manifest.mac.empty());
+  EXPECT_TRUE(verify_backup(target, m_repository, sealed.manifest.id, false).passed);
+  EXPECT_TRUE(verify_backup(target, m_repository, plain.manifest.id, false).passed);
+
+  // The forger has the plain backup's artifact (any plaintext dump will do)
+  // and write access to the repository, but no key.
+  auto forged = sealed.manifest;
+  const auto& source = plain.manifest.artifacts.front();
+  for (auto& artifact : forged.artifacts) {
+    if (artifact.database.empty()) continue;
+    std::filesystem::copy_file(plain.directory / source.name, sealed.directory / artifact.name,
+                               std::filesystem::copy_options::overwrite_existing);
+    artifact = source;
+  }
+  for (const bool keep_mac : {true, false}) {
+    auto manifest = forged;
+    if (!keep_mac) manifest.mac.clear();
+    auto text = manifest_to_json(manifest);
+    for (const char* file : {"manifest.json", "manifest.copy.json"}) std::ofstream(sealed.directory / file) << text;
+    auto report = verify_backup(target, m_repository, sealed.manifest.id, false);
+    EXPECT_FALSE(report.passed) << "keep_mac " << keep_mac;
+    EXPECT_NE(report.reason.find(keep_mac ? "does not match its MAC" : "carries no MAC"), std::string::npos)
+        << report.reason;
+    EXPECT_THROW(restore_backup(target, m_repository, RestoreRequest{sealed.manifest.id, "forged_copy", "", false}),
+                 Error);
+    EXPECT_FALSE(create_engine(target.engine)->database_exists(target, "forged_copy"));
+  }
+  // The backup from before encryption is still read.
+  EXPECT_TRUE(verify_backup(target, m_repository, plain.manifest.id, false).passed);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     engines, EncryptionTest,
     ::testing::Values(EncryptedEngine{"mariadb", &mariadb_target, &create_mariadb_fixture, &mariadb_content},
