@@ -1,5 +1,6 @@
 #include "backup/log_archive.h"
 
+#include "backup/metadata_mac.h"
 #include "backup/untrusted_input.h"
 
 #include <unistd.h>
@@ -71,6 +72,10 @@ LogSegment segment_from_json(const json& j) {
   s.artifact.stored_bytes = j.at("stored_bytes").get<std::uint64_t>();
   s.artifact.sha256 = j.at("sha256").get<std::string>();
   s.artifact.encryption = j.value("encryption", "");
+  s.mac = j.value("mac", "");
+  json covered = j;
+  covered.erase("mac");
+  s.stored_text = covered.dump();
   return s;
 }
 
@@ -191,7 +196,12 @@ void LogArchive::store(const fs::path& source, LogSegment& segment, const Compre
     fs::remove(partial, ignored);
     throw;
   }
-  write_file_atomically(m_directory / (segment.name + k_record_suffix), segment_to_json(segment).dump(2) + "\n", 0640);
+  json record = segment_to_json(segment);
+  if (encryption_key) {
+    segment.mac = metadata_mac(*encryption_key, "log record", record.dump());
+    record["mac"] = segment.mac;
+  }
+  write_file_atomically(m_directory / (segment.name + k_record_suffix), record.dump(2) + "\n", 0640);
 }
 
 void LogArchive::write_progress(const LogArchiveProgress& progress) const {
@@ -237,7 +247,28 @@ std::size_t LogArchive::remove_orphans() const {
   return removed;
 }
 
+void LogArchive::authenticate(const LogSegment& segment, const EncryptionKeys& keys) const {
+  if (keys.empty()) return;
+  std::string name = "the record of archived binary log '" + segment.name + "'";
+  if (!segment.mac.empty()) {
+    std::string text = segment.stored_text.empty() ? segment_to_json(segment).dump() : segment.stored_text;
+    for (const Secret* key : keys)
+      if (metadata_mac(*key, "log record", text) == segment.mac) return;
+    throw Error(ErrorKind::integrity, name +
+                                          " does not match its MAC: changed after it was written, or written "
+                                          "with a key that is not configured; refused");
+  }
+  if (!segment.artifact.encryption.empty())
+    throw Error(ErrorKind::integrity, name + " describes an encrypted log but carries no MAC; refused as tampering");
+  auto since = encrypted_since(m_directory.parent_path(), keys);
+  if (since && backup_id_for(segment.archived_at) >= *since)
+    throw Error(ErrorKind::integrity, name +
+                                          " carries no MAC though it was archived after encryption was turned "
+                                          "on; refused as tampering");
+}
+
 void LogArchive::extract(const LogSegment& segment, const fs::path& destination, const EncryptionKeys& keys) const {
+  authenticate(segment, keys);
   // One read: checked on its way to the file.
   try {
     FileSink file(destination);

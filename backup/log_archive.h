@@ -47,6 +47,9 @@ struct LogSegment {
   // the archive pass that closed it. Logs archived in one pass share it.
   TimePoint closed_before;
   ArtifactRecord artifact;  // "<name>.zst", format "binlog"
+  // With encryption: HMAC of the record's text without it (metadata_mac.h).
+  std::string mac;
+  std::string stored_text;  // set when read: the record as stored, without its MAC
 };
 
 struct LogArchiveProgress {
@@ -102,8 +105,14 @@ class LogArchive {
   // caller holds the lock.
   std::size_t remove_orphans() const;
 
-  // Checks the segment's checksum and writes it, decompressed, to `destination`.
+  // Checks the segment's record (authenticate) and checksum and writes it,
+  // decompressed, to `destination`.
   void extract(const LogSegment& segment, const std::filesystem::path& destination, const EncryptionKeys& keys) const;
+
+  // With `keys`: throws Error{integrity} unless the segment's record is
+  // authentic (its MAC matches one of them; or, without a MAC, it is a
+  // plain segment archived before the target's first keyed backup).
+  void authenticate(const LogSegment& segment, const EncryptionKeys& keys) const;
 
  private:
   std::filesystem::path m_directory;

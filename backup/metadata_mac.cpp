@@ -67,6 +67,19 @@ std::optional<Marker> read_marker(const Target& target, const Repository& reposi
 
 }  // namespace
 
+std::optional<std::string> encrypted_since(const std::filesystem::path& target_directory, const EncryptionKeys& keys) {
+  auto text = read_repository_file(target_directory / k_marker);
+  if (!text) return std::nullopt;
+  try {
+    auto j = parse_untrusted_json(*text, "the encryption marker");
+    std::string since = j.at("since").get<std::string>();
+    if (matches_any(keys, "since", since, j.at("mac").get<std::string>())) return since;
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorKind::integrity, "the encryption marker in " + target_directory.string() +
+                                        " does not match its MAC; records without a MAC are refused");
+}
+
 std::string metadata_mac(const Secret& secret, std::string_view label, std::string_view text) {
   auto key = derive_mac_key(secret, label);
   unsigned char mac[EVP_MAX_MD_SIZE];

@@ -7,6 +7,8 @@
 // taken with a key; a backup without a MAC is accepted only from before it
 // (taken before encryption was turned on).
 
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,5 +30,10 @@ void seal_manifest(const Target& target, const Repository& repository, BackupMan
 // lists encrypted artifacts without a MAC, or it carries no MAC though it
 // is not older than the first backup taken with a key.
 void authenticate_manifest(const Target& target, const Repository& repository, const BackupEntry& entry);
+
+// The id of the first backup taken with a key, from the target's marker;
+// nullopt when there is none. Throws Error{integrity} when the marker does
+// not match its MAC under any of `keys`.
+std::optional<std::string> encrypted_since(const std::filesystem::path& target_directory, const EncryptionKeys& keys);
 
 }  // namespace dbkeeper

@@ -99,6 +99,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     for (const auto& segment : log_chain_from(archive.segments(), entry->manifest.log_position.binlog_file)) {
       try {
         check_artifact(archive.directory() / segment.artifact.name, segment.artifact, decryption_keys(target));
+        archive.authenticate(segment, decryption_keys(target));
         ++report.log_segments_checked;
       } catch (const Error& e) {
         report.problems.push_back("archived binary log '" + segment.name + "': " + e.what());

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "backup/backup_job.h"
@@ -263,6 +264,29 @@ TEST(EncryptedLogArchive, archived_binlogs_are_ciphertext_and_a_point_in_time_re
   auto verified = verify_backup(target, repository, "latest", false);
   EXPECT_TRUE(verified.passed) << verified.reason;
   EXPECT_GE(verified.log_segments_checked, 1u);
+
+  // A record rewritten without the key is refused, with its MAC kept or dropped.
+  const auto& segment = pass.stored.front();
+  auto record_path = archive.directory() / (segment.name + ".json");
+  std::string original;
+  {
+    std::ifstream in(record_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    original = text.str();
+  }
+  for (const bool keep_mac : {true, false}) {
+    auto record = nlohmann::json::parse(original);
+    record["closed_before"] = "2099-01-01T00:00:00.000Z";  // as if the segment reached further than it does
+    if (!keep_mac) record.erase("mac");
+    std::ofstream(record_path) << record.dump(2) << "\n";
+    auto report = verify_backup(target, repository, "latest", false);
+    EXPECT_FALSE(report.passed) << "keep_mac " << keep_mac;
+    EXPECT_NE(report.reason.find(keep_mac ? "does not match its MAC" : "carries no MAC"), std::string::npos)
+        << report.reason;
+  }
+  std::ofstream(record_path) << original;
+  EXPECT_TRUE(verify_backup(target, repository, "latest", false).passed);
 }
 
 }  // namespace
