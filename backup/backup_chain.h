@@ -10,9 +10,11 @@
 
 namespace dbkeeper {
 
-// `last` and the backups it continues from, the full backup first. Throws
-// Error{integrity} naming the missing link when a parent is gone or the
-// chain does not end in a full backup.
+// `last` and the backups it continues from, the full backup first. Links
+// are the parent ids, checked against the binary log positions (a parent
+// ends no later than its child), never against the clock. Throws
+// Error{integrity} naming the missing link when a parent is gone, the
+// links form a cycle, or the chain does not end in a full backup.
 std::vector<BackupEntry> backup_chain(const std::vector<BackupEntry>& backups, const BackupEntry& last);
 
 // The backup an incremental taken now continues from: the newest complete

@@ -46,8 +46,40 @@ TEST(backup_chain, names_a_missing_or_impossible_parent) {
               std::string::npos)
         << e.what();
   }
-  // A cycle in hand-edited manifests ends at the parent that is not older.
-  EXPECT_THROW(backup_chain(backups, backups[2]), Error);
+  // A cycle in hand-edited manifests is named as one.
+  try {
+    backup_chain(backups, backups[2]);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("continues from it"), std::string::npos) << e.what();
+  }
+}
+
+BackupEntry at(BackupEntry entry, const std::string& file, std::uint64_t position) {
+  entry.manifest.log_position.binlog_file = file;
+  entry.manifest.log_position.binlog_position = position;
+  return entry;
+}
+
+TEST(backup_chain, an_incremental_taken_after_the_clock_stepped_back_continues_its_parent) {
+  // The clock went back an hour between the full backup and the incremental:
+  // the incremental starts "before" its parent, but the binary log says after.
+  std::vector<BackupEntry> backups{at(backup("f1", 60), "binlog.000003", 400),
+                                   at(backup("i1", 0, "incremental", "f1"), "binlog.000004", 900)};
+  EXPECT_EQ(ids(backup_chain(backups, backups[1])), (std::vector<std::string>{"f1", "i1"}));
+  EXPECT_EQ(incremental_parent(backups)->manifest.id, "i1");
+}
+
+TEST(backup_chain, a_parent_that_ends_after_its_child_is_refused) {
+  std::vector<BackupEntry> backups{at(backup("f1", 0), "binlog.000007", 100),
+                                   at(backup("i1", 10, "incremental", "f1"), "binlog.000006", 900)};
+  try {
+    backup_chain(backups, backups[1]);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::integrity);
+    EXPECT_NE(std::string(e.what()).find("before its parent 'f1' ends"), std::string::npos) << e.what();
+  }
 }
 
 TEST(incremental_parent, is_the_newest_backup_with_a_whole_chain) {

@@ -93,6 +93,19 @@ TEST(plan_retention, an_incremental_goes_with_the_full_backup_it_continues) {
   EXPECT_EQ(kept(decisions).size(), 5u);
 }
 
+TEST(plan_retention, an_incremental_taken_after_the_clock_stepped_back_is_kept_with_its_full_backup) {
+  // The clock went back two hours after "e": its incremental "e1" looks
+  // older than its parent, and sorts before it by id.
+  auto e = full_backup("e", 24h);
+  e.manifest.log_position.binlog_file = "binlog.000010";
+  auto e1 = incremental("d9", 26h, "e");
+  e1.manifest.log_position.binlog_file = "binlog.000011";
+  std::vector<BackupEntry> backups{full_backup("a", 240h), e1, e};
+  auto decisions = plan_retention(backups, RetentionPolicy{1, std::nullopt}, k_now);
+  EXPECT_EQ(kept(decisions), (std::vector<std::string>{"d9", "e"}));
+  EXPECT_EQ(decisions[1].reason, "continues full backup e, which is kept");
+}
+
 TEST(plan_retention, an_incremental_whose_chain_is_broken_is_deleted) {
   std::vector<BackupEntry> backups{incremental("x1", 100h, "gone"), full_backup("e", 24h)};
   auto decisions = plan_retention(backups, RetentionPolicy{5, std::nullopt}, k_now);
