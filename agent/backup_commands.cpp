@@ -190,7 +190,8 @@ int command_verify(const Invocation& invocation) {
               << (report.incrementals > 0
                       ? " with its chain (a full backup and " + std::to_string(report.incrementals) + " incremental(s))"
                       : std::string())
-              << (report.restored ? " by a restore into a scratch database" : " (checksums and decompression)");
+              << (report.restored ? " by a restore into a scratch database on " + report.restored_into
+                                  : std::string(" (checksums and decompression)"));
     if (report.log_segments_checked > 0)
       std::cout << ", with the " << report.log_segments_checked << " archived binary log(s) that follow it";
     std::cout << " in " << std::fixed << std::setprecision(1) << report.duration_seconds << " s\n";

@@ -154,6 +154,21 @@ void read_restore(TomlTableReader& target, Target& result, ConfigProblems& probl
   restore.finish();
 }
 
+void read_verify(TomlTableReader& target, Target& result, ConfigProblems& problems) {
+  const toml::table* table = target.table("verify");
+  if (!table) return;
+  TomlTableReader verify(*table, target.key_path("verify"), problems);
+  constexpr std::array<std::string_view, 3> places{"auto", "instance", "server"};
+  if (auto into = verify.choice("into", places)) result.verify.into = *into;
+  if (auto directory = verify.string("instance_directory")) {
+    if (!std::filesystem::path(*directory).is_absolute())
+      verify.problem("instance_directory", "must be an absolute path");
+    else
+      result.verify.instance_directory = *directory;
+  }
+  verify.finish();
+}
+
 void read_backup(TomlTableReader& target, Target& result, ConfigProblems& problems) {
   const toml::table* table = target.table("backup");
   if (!table) return;
@@ -302,6 +317,7 @@ std::optional<Target> read_target(TomlTableReader& target, ConfigProblems& probl
 
   read_backup(target, result, problems);
   read_restore(target, result, problems);
+  read_verify(target, result, problems);
   read_schedule(target, result, problems);
   read_retention(target, result, problems);
   read_queries(target, result, problems);
@@ -467,6 +483,10 @@ std::string describe_config(const Config& config) {
       encryption +=
           ", reads with " + std::to_string(target.backup.previous_encryption_keys.size()) + " previous key(s)";
     line("encryption", encryption);
+    line("verify",
+         "into " + target.verify.into +
+             (target.verify.instance_directory.empty() ? std::string()
+                                                       : ", instances under " + target.verify.instance_directory));
     if (target.engine == "postgres")
       line("restore",
            "owner " + target.restore.owner + ", privileges " + (target.restore.privileges ? "kept" : "dropped"));

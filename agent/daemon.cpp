@@ -18,7 +18,9 @@
 #include "agent/service_notifier.h"
 #include "agent/version.h"
 #include "backup/repository.h"
+#include "backup/scratch_instance.h"
 #include "collectors/collector_runner.h"
+#include "core/lock_file.h"
 #include "core/stop_request.h"
 
 namespace dbkeeper {
@@ -133,6 +135,13 @@ class Daemon {
     for (const auto& target : config.targets) {
       try {
         repository.clean_up_interrupted(target.name);
+        // A verification killed with the previous agent left its scratch
+        // instance's directory (the server died with the agent); unless a
+        // verification from the command line runs now and owns it.
+        auto records = repository.target_directory(target.name) / "scratch";
+        if (std::filesystem::exists(records))
+          if (auto lock = LockFile::try_acquire(repository.target_directory(target.name) / "verify.lock"))
+            remove_recorded_scratch_instances(records);
       } catch (const std::exception& e) {
         spdlog::warn("cleaning up interrupted backups of target '{}' failed: {}", target.name, e.what());
       }

@@ -15,6 +15,7 @@
 #include "backup/log_archive.h"
 #include "backup/manifest.h"
 #include "backup/pipeline/zstd_compressor.h"
+#include "backup/scratch_instance.h"
 #include "backup/target.h"
 
 namespace dbkeeper {
@@ -115,6 +116,21 @@ class Engine {
                                           const std::filesystem::path& file, const std::string& database,
                                           const std::filesystem::path& private_directory,
                                           const DatabaseDescription& recorded) const = 0;
+
+  // Gives a new scratch instance what loading the databases of a full
+  // backup (its `artifacts`, checksummed, in `directory`) needs of the
+  // server beyond them: PostgreSQL the roles that own and are granted
+  // objects (the globals artifact), MariaDB the accounts DEFINER clauses
+  // name (created locked).
+  virtual void prepare_scratch_instance(const Target& instance, const std::vector<ArtifactRecord>& artifacts,
+                                        const std::filesystem::path& directory,
+                                        const std::filesystem::path& private_directory) const = 0;
+
+  // How this host runs a throwaway server like the target's
+  // (backup/scratch_instance.h). Throws Error{process} saying why it
+  // cannot (a server of another version, no server binaries installed),
+  // or Error{connection} when the target does not answer.
+  virtual std::unique_ptr<ScratchServerRecipe> scratch_server(const Target& target) const = 0;
 
   // The properties and object inventory of `database` as it is now.
   virtual DatabaseDescription describe_database(const Target& target, const std::string& database) const = 0;

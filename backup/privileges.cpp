@@ -10,7 +10,8 @@ namespace {
 
 using enum Job;
 
-constexpr std::array k_jobs{backup, incremental, log_archive, verify, restore, restore_until, collectors};
+constexpr std::array k_jobs{backup,           incremental, log_archive,   verify,
+                            verify_on_server, restore,     restore_until, collectors};
 
 // Reading a restore's or verification's input needs what loading a dump
 // needs; these are the jobs that load one.
@@ -59,6 +60,10 @@ const std::vector<Privilege> k_mysql{
      {incremental, restore_until}},
     {"DELETE", false, "replay binary logs", {incremental, restore_until}},
     {"BINLOG REPLAY", false, "run the BINLOG statements of a replay", {incremental, restore_until}},
+    {"BINLOG ADMIN",
+     false,
+     "keep a verification restore on the server out of the binary log (SET SESSION sql_log_bin = 0)",
+     {verify_on_server}},
     {"PROCESS", false, "see every session's statements (long-running queries)", {collectors}},
     {"SLAVE MONITOR", false, "replica lag (SHOW SLAVE STATUS)", {collectors}},
 };
@@ -98,6 +103,7 @@ std::string_view job_name(Job job) {
     case incremental: return "incremental";
     case log_archive: return "log";
     case verify: return "verify";
+    case verify_on_server: return "verify on the server";
     case restore: return "restore";
     case restore_until: return "restore --until";
     case collectors: return "collectors";
@@ -131,6 +137,7 @@ std::vector<const Privilege*> privileges_for(std::string_view family, const std:
 std::vector<Job> jobs_of(const Target& target) {
   std::vector<Job> jobs{backup, restore, collectors};
   if (!target.schedule.verify.empty()) jobs.push_back(verify);
+  if (!target.schedule.verify.empty() && target.verify.into == "server") jobs.push_back(verify_on_server);
   if (!target.schedule.incremental.empty()) jobs.push_back(incremental);
   if (target.schedule.continuous_log) jobs.insert(jobs.end(), {log_archive, restore_until});
   return jobs;

@@ -13,7 +13,9 @@
 namespace dbkeeper {
 
 // What a target's configuration makes dbkeeper do on its server.
-enum class Job { backup, incremental, log_archive, verify, restore, restore_until, collectors };
+// verify_on_server: verification restores on the server rather than in a
+// scratch instance ([target.verify] into = "server").
+enum class Job { backup, incremental, log_archive, verify, verify_on_server, restore, restore_until, collectors };
 
 std::string_view job_name(Job job);  // "backup", "incremental", "log", "verify", ...
 std::span<const Job> all_jobs();

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "backup/verification_place.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -104,7 +105,10 @@ std::vector<CheckResult> check_repository(const Target& target, const Repository
 std::vector<CheckResult> check_target(const Target& target, const Repository& repository) {
   std::vector<CheckResult> results;
   try {
-    results = create_engine(target.engine)->check_server(target);
+    auto engine = create_engine(target.engine);
+    results = engine->check_server(target);
+    bool reachable = !results.empty() && results.front().ok;
+    if (reachable && !target.schedule.verify.empty()) results.push_back(check_verification_place(*engine, target));
   } catch (const std::exception& e) {
     results.push_back({"server", false, e.what()});
   }

@@ -65,6 +65,14 @@ struct TargetRestore {
   Duration keep_replaced = std::chrono::hours(24 * 7);
 };
 
+// Where verification restores load (backup/scratch_instance.h).
+struct TargetVerify {
+  // "auto": a scratch instance when this host has a server of the target's
+  // version, otherwise the server; "instance"; "server".
+  std::string into = "auto";
+  std::string instance_directory;  // where scratch instances live; empty: the temp directory
+};
+
 struct Target {
   std::string name;
   std::string engine;  // a name from the engine table: mysql, mariadb, postgres
@@ -77,11 +85,18 @@ struct Target {
   Duration connect_timeout = std::chrono::seconds(5);
   TargetBackup backup;
   TargetRestore restore;
+  TargetVerify verify;
   TargetSchedule schedule;
   TargetRetention retention;
   TargetQueries queries;
   std::vector<TargetMigrations> migrations;
+  // Not configuration: set for a verification restore on the server.
+  // MariaDB/MySQL sessions then start with SET SESSION sql_log_bin = 0, so
+  // nothing they load reaches the binary log, the replicas or the archive.
+  bool unlogged_session = false;
 };
+
+inline constexpr const char* k_unlogged_session_statement = "SET SESSION sql_log_bin = 0";
 
 // The key to write and read the target's artifacts with, or null.
 inline const Secret* encryption_key(const Target& target) {

@@ -13,6 +13,8 @@
 #include "backup/point_in_time.h"
 #include "backup/restore_job.h"
 #include "backup/scratch_database.h"
+#include "backup/scratch_instance.h"
+#include "backup/verification_place.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -111,29 +113,36 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
       auto lock = LockFile::try_acquire(repository.target_directory(target.name) / "verify.lock");
       if (!lock) throw Error(ErrorKind::process, "another verification of target '" + target.name + "' is running");
       auto scratch_records = repository.target_directory(target.name) / "scratch";
+      remove_recorded_scratch_instances(scratch_records);
       drop_recorded_scratch_databases(*engine, target, scratch_records);
       TempDir private_directory = credentials_directory();
       ChainReplay incrementals(target, repository, chain);
       const auto& full = chain.front();
+      VerificationPlace place(*engine, target, scratch_records);
+      report.restored_into = place.description();
+      const Target& into = place.target();
+      // A new instance has none of the roles or accounts the objects belong to.
+      if (place.is_instance())
+        engine->prepare_scratch_instance(into, full.manifest.artifacts, full.directory, private_directory.path());
       for (const auto& artifact : full.manifest.artifacts) {
         if (artifact.database.empty()) continue;
         const DatabaseDescription& recorded = recorded_description(*entry, full, artifact.database);
-        ScratchDatabase scratch(*engine, target, entry->manifest.id, recorded.properties, scratch_records);
-        spdlog::info("restoring '{}' of backup {} into scratch database '{}'", artifact.name, full.manifest.id,
-                     scratch.name());
-        auto outcome = engine->restore_artifact(target, artifact, full.directory / artifact.name, scratch.name(),
+        ScratchDatabase scratch(*engine, into, entry->manifest.id, recorded.properties, place.records());
+        spdlog::info("restoring '{}' of backup {} into scratch database '{}' on {}", artifact.name, full.manifest.id,
+                     scratch.name(), place.description());
+        auto outcome = engine->restore_artifact(into, artifact, full.directory / artifact.name, scratch.name(),
                                                 private_directory.path(), recorded);
-        incrementals.apply(*engine, target, artifact, scratch.name(), private_directory.path());
+        incrementals.apply(*engine, into, artifact, scratch.name(), private_directory.path());
         std::string label = "database '" + artifact.database + "': ";
         for (const auto& note : outcome.notes) report.notes.push_back(label + note);
         auto expected = entry->manifest.tables.count(artifact.database) ? entry->manifest.tables.at(artifact.database)
                                                                         : std::vector<TableRecord>{};
-        for (auto& problem : compare_tables(expected, engine->count_rows(target, scratch.name())))
+        for (auto& problem : compare_tables(expected, engine->count_rows(into, scratch.name())))
           report.problems.push_back(label + problem);
         if (!recorded.objects.empty() || !recorded.properties.encoding.empty() ||
             !recorded.properties.character_set.empty())
           for (auto& problem :
-               compare_descriptions(recorded, engine->describe_database(target, scratch.name()), outcome.scope))
+               compare_descriptions(recorded, engine->describe_database(into, scratch.name()), outcome.scope))
             report.problems.push_back(label + problem);
       }
     }

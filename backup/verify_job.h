@@ -21,6 +21,7 @@ struct VerifyReport {
   std::string reason;  // first problem found
   std::vector<std::string> problems;
   std::vector<std::string> notes;        // what the scratch copy could not carry (and so was not compared)
+  std::string restored_into;             // where the scratch copy was made (VerificationPlace::description)
   std::size_t log_segments_checked = 0;  // archived binlogs after the backup's position
   std::size_t incrementals = 0;          // an incremental's chain: the incrementals up to it (itself included)
   double duration_seconds = 0;

@@ -48,6 +48,7 @@ MysqlConnection MysqlConnection::connect(const MysqlConnectOptions& options) {
   mysql_options(handle->mysql, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
   mysql_options(handle->mysql, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout);
   mysql_options(handle->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (!options.init_command.empty()) mysql_options(handle->mysql, MYSQL_INIT_COMMAND, options.init_command.c_str());
   // A socket path wins; with TCP, force TCP even for "localhost".
   unsigned protocol = options.socket.empty() ? MYSQL_PROTOCOL_TCP : MYSQL_PROTOCOL_SOCKET;
   mysql_options(handle->mysql, MYSQL_OPT_PROTOCOL, &protocol);

@@ -20,6 +20,7 @@ struct MysqlConnectOptions {
   std::string database;  // optional default schema
   std::chrono::seconds connect_timeout{5};
   std::chrono::seconds read_timeout{30};
+  std::string init_command;  // run first on every connection (and reconnection)
 };
 
 class MysqlConnection {

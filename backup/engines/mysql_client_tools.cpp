@@ -16,8 +16,13 @@ std::string first_available_tool(std::initializer_list<const char*> names) {
 }
 
 std::optional<PrivateFile> mysql_credentials_file(const Target& target, const std::filesystem::path& directory) {
-  if (target.password.empty()) return std::nullopt;
-  return write_mysql_option_file(directory, target.password);
+  if (target.password.empty() && !target.unlogged_session) return std::nullopt;
+  std::string text = target.password.empty() ? std::string() : mysql_option_file_text(target.password);
+  // Only the `mariadb` client reads [mysql] and knows init-command; it is
+  // the one tool that writes (mariadb-binlog, which reads [client], only
+  // decodes into it).
+  if (target.unlogged_session) text += std::string("[mysql]\ninit-command=") + k_unlogged_session_statement + "\n";
+  return PrivateFile(directory / "client.cnf", text);
 }
 
 std::vector<std::string> mysql_client_arguments(const std::string& program, const Target& target,

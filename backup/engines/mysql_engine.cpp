@@ -1,4 +1,5 @@
 #include "backup/engines/mysql_engine.h"
+#include "backup/engines/mysql_scratch_server.h"
 
 #include <algorithm>
 #include <set>
@@ -141,6 +142,16 @@ class MysqlEngine final : public Engine {
     restore_from_artifact(spec, file, artifact, decryption_keys(target),
                           "restore of '" + artifact.name + "' into database '" + database + "'");
     return outcome;
+  }
+
+  void prepare_scratch_instance(const Target& instance, const std::vector<ArtifactRecord>& artifacts,
+                                const std::filesystem::path& directory, const std::filesystem::path&) const override {
+    create_definer_accounts(instance, artifacts, directory);
+  }
+
+  std::unique_ptr<ScratchServerRecipe> scratch_server(const Target& target) const override {
+    auto connection = MysqlConnection::connect(mysql_connect_options(target));
+    return mysql_scratch_server(connection);
   }
 
   DatabaseDescription describe_database(const Target& target, const std::string& database) const override {
@@ -286,6 +297,7 @@ MysqlConnectOptions mysql_connect_options(const Target& target) {
   if (options.connect_timeout.count() < 1) options.connect_timeout = std::chrono::seconds(1);
   // Counting rows of a large table takes a while; connects stay bounded.
   options.read_timeout = std::chrono::hours(1);
+  if (target.unlogged_session) options.init_command = k_unlogged_session_statement;
   return options;
 }
 

@@ -12,6 +12,7 @@
 #include "backup/engines/mysql_engine.h"
 #include "backup/engines/postgres_database_description.h"
 #include "backup/engines/postgres_readiness.h"
+#include "backup/engines/postgres_scratch_server.h"
 #include "core/error.h"
 
 namespace dbkeeper {
@@ -271,6 +272,35 @@ class PostgresEngine final : public Engine {
     if (reassign) give_back_ownership(target, connection, recorded);
     apply_database_properties(target, connection, database, recorded.properties, outcome.notes);
     return outcome;
+  }
+
+  void prepare_scratch_instance(const Target& target, const std::vector<ArtifactRecord>& artifacts,
+                                const std::filesystem::path& directory,
+                                const std::filesystem::path& private_directory) const override {
+    for (const auto& artifact : artifacts)
+      if (artifact.format == "pg_globals_sql")
+        load_globals(target, artifact, directory / artifact.name, private_directory);
+  }
+
+  static void load_globals(const Target& target, const ArtifactRecord& artifact, const std::filesystem::path& file,
+                           const std::filesystem::path& private_directory) {
+    auto credentials = credentials_file(target, private_directory);
+    auto connection = PostgresConnection::connect(postgres_connect_options(target));
+    int major =
+        std::stoi(connection.query("SELECT current_setting('server_version_num')").scalar().value_or("0")) / 10000;
+    ProcessSpec spec = tool_spec(tool_path("psql", major), target, credentials);
+    // Without ON_ERROR_STOP a statement that fails (CREATE ROLE of a role
+    // the instance has) is reported and the rest still runs.
+    for (const char* option : {"--no-password", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=0"})
+      spec.argv.emplace_back(option);
+    spec.argv.push_back("--dbname=dbname=" + connection_string_value(postgres_connect_options(target).database));
+    restore_from_artifact(spec, file, artifact, decryption_keys(target),
+                          "restore of the roles in '" + artifact.name + "'");
+  }
+
+  std::unique_ptr<ScratchServerRecipe> scratch_server(const Target& target) const override {
+    auto connection = PostgresConnection::connect(postgres_connect_options(target));
+    return postgres_scratch_server(connection, target.backup.parallel);
   }
 
   DatabaseDescription describe_database(const Target& target, const std::string& database) const override {

@@ -97,8 +97,15 @@ class BackupInterruptTest : public ::testing::TestWithParam<Engine> {
                             << "[[target]]\nname = \"shop\"\nengine = \"" << (mariadb ? "mariadb" : "postgres")
                             << "\"\nport = " << (mariadb ? servers().mariadb.port() : servers().postgres.port())
                             << "\nuser = \"" << k_test_user << "\"\npassword_file = \"" << password.string()
-                            << "\"\ndatabases = [\"held\"]\n";
+                            << "\"\ndatabases = [\"held\"]\n"
+                            << "[target.verify]\ninstance_directory = \"" << instances_path().string() << "\"\n";
+    std::filesystem::create_directories(instances_path());
+    // A PostgreSQL instance runs as 'postgres' when the tests run as root.
+    ::chmod(m_dir.path().c_str(), 0711);
   }
+
+  // Where verification restores start their scratch instances.
+  std::filesystem::path instances_path() const { return m_dir.path() / "instances"; }
 
   std::filesystem::path repository_path() const { return m_dir.path() / "repository"; }
   std::filesystem::path backups_path() const { return repository_path() / "shop" / "backups"; }
@@ -218,9 +225,44 @@ TEST_P(BackupInterruptTest, ctrl_c_during_a_verification_restore_drops_the_scrat
   Target target = GetParam().mariadb ? mariadb_target({"held"}) : postgres_target({"held"});
   EXPECT_TRUE(create_engine(target.engine)->databases_with_prefix(target, "dbkeeper_verify_").empty())
       << child.stderr_text();
+  EXPECT_TRUE(std::filesystem::is_empty(instances_path())) << "the scratch instance was not removed";
   auto entry = Repository(repository_path()).find("shop", "latest");
   ASSERT_TRUE(entry.verification.has_value());
   EXPECT_FALSE(entry.verification->passed);
+}
+
+TEST_P(BackupInterruptTest, a_sigkilled_verification_takes_its_scratch_instance_down_and_the_next_removes_it) {
+  if (GetParam().mariadb)
+    create_mariadb_bulk("held", 300000);
+  else
+    create_postgres_bulk("held", 300000);
+  auto first = backup();
+  ASSERT_EQ(first.status.code, 0) << first.stderr_text;
+  auto child = ChildProcess::start(
+      ProcessSpec{.argv = {dbkeeper_binary().string(), "verify", "shop", "--restore", "--config", m_config.string()}});
+  ASSERT_TRUE(eventually([&] { return child.stderr_text().find("into scratch database") != std::string::npos; }, 30s))
+      << child.stderr_text();
+  ASSERT_EQ(std::distance(std::filesystem::directory_iterator(instances_path()), {}), 1);
+  auto leftover = std::filesystem::directory_iterator(instances_path())->path();
+  ::kill(child.pid(), SIGKILL);
+  child.wait_for(30s);
+  // The server had the agent's death as its own: nothing runs from its directory.
+  auto server_runs = [&] {
+    for (const auto& process : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream in(process.path() / "cmdline", std::ios::binary);
+      std::string command_line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (command_line.find(leftover.string()) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(eventually([&] { return !server_runs(); }, 20s)) << "the scratch server outlived the agent";
+  EXPECT_TRUE(std::filesystem::exists(leftover));
+
+  auto next = run_dbkeeper({"verify", "shop", "--restore", "--config", m_config.string()});
+  EXPECT_EQ(next.status.code, 0) << next.stderr_text;
+  EXPECT_NE(next.stderr_text.find("removing scratch instance"), std::string::npos) << next.stderr_text;
+  EXPECT_FALSE(std::filesystem::exists(leftover)) << "the killed run's instance was not removed";
+  EXPECT_TRUE(std::filesystem::is_empty(instances_path()));
 }
 
 INSTANTIATE_TEST_SUITE_P(engines, BackupInterruptTest,

@@ -469,5 +469,21 @@ TEST_F(RestoreConfigTest, restore_settings_are_refused_where_they_cannot_apply) 
   EXPECT_NE(bad.find("target[0].restore.privileges: unknown value \"some\""), std::string::npos) << bad;
 }
 
+TEST_F(RestoreConfigTest, verify_into_and_instance_directory_are_read_and_checked) {
+  auto defaults = load_config(write(k_postgres_target));
+  EXPECT_EQ(defaults.targets[0].verify.into, "auto");
+  EXPECT_TRUE(defaults.targets[0].verify.instance_directory.empty());
+  auto set = load_config(write(std::string(k_postgres_target) +
+                               "[target.verify]\ninto = \"instance\"\ninstance_directory = \"/srv/scratch\"\n"));
+  EXPECT_EQ(set.targets[0].verify.into, "instance");
+  EXPECT_EQ(set.targets[0].verify.instance_directory, "/srv/scratch");
+  EXPECT_NE(describe_config(set).find("verify       into instance, instances under /srv/scratch"), std::string::npos)
+      << describe_config(set);
+  auto bad = problems(std::string(k_postgres_target) +
+                      "[target.verify]\ninto = \"elsewhere\"\ninstance_directory = \"scratch\"\n");
+  EXPECT_NE(bad.find("target[0].verify.into: unknown value \"elsewhere\""), std::string::npos) << bad;
+  EXPECT_NE(bad.find("target[0].verify.instance_directory: must be an absolute path"), std::string::npos) << bad;
+}
+
 }  // namespace
 }  // namespace dbkeeper
