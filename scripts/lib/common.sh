@@ -8,13 +8,14 @@ BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config git
   prometheus-cpp-dev libcivetweb-dev default-libmysqlclient-dev libpq-dev libzstd-dev
   libboost-program-options-dev libtomlplusplus-dev libspdlog-dev libgtest-dev libssl-dev
-  libsystemd-dev nlohmann-json3-dev zlib1g-dev
+  libsystemd-dev nlohmann-json3-dev zlib1g-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
 )
 # Real components the tests and the demo run.
 RUNTIME_PACKAGES=(
   mariadb-server mariadb-client mariadb-backup postgresql postgresql-client
   prometheus prometheus-alertmanager util-linux curl tzdata systemd dpkg-dev
+  ceph-mon ceph-osd radosgw ceph-common
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

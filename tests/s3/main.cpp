@@ -1,0 +1,9 @@
+#include <gtest/gtest.h>
+
+#include "tests/support/s3_server.h"
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  dbkeeper::testing::add_s3_server_environment();
+  return RUN_ALL_TESTS();
+}
