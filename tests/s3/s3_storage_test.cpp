@@ -13,6 +13,7 @@
 #include "backup/storage/s3_client.h"
 #include "backup/storage/storage.h"
 #include "core/error.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/s3_server.h"
 
 namespace dbkeeper {
@@ -180,6 +181,60 @@ TEST_F(S3StorageTest, a_store_that_went_away_fails_after_retries_then_works_agai
   write_object(*store, "after", "y");
   EXPECT_EQ(read_object(*store, "after"), "y");
   EXPECT_FALSE(store->stat("while-down"));
+}
+
+class S3FaultTest : public S3StorageTest {
+ protected:
+  std::unique_ptr<Storage> through_proxy() const {
+    StorageSettings settings;
+    settings.driver = "s3";
+    settings.s3 = s3_server().settings(m_bucket, "repo");
+    settings.s3.endpoint = "http://127.0.0.1:" + std::to_string(m_proxy.port());
+    return open_storage(settings);
+  }
+  FaultProxy m_proxy{s3_server().port()};
+};
+
+TEST_F(S3FaultTest, answers_503_are_retried_and_the_upload_succeeds) {
+  auto store = through_proxy();
+  m_proxy.inject(Fault::unavailable, 2);
+  write_object(*store, "retried", "payload");
+  EXPECT_EQ(m_proxy.faults_served(), 2);
+  EXPECT_EQ(read_object(*store, "retried"), "payload");
+}
+
+TEST_F(S3FaultTest, a_connection_dropped_before_the_answer_is_retried) {
+  auto store = through_proxy();
+  write_object(*store, "dropped", "payload");
+  m_proxy.inject(Fault::drop_before_answer, 2);
+  EXPECT_EQ(read_object(*store, "dropped"), "payload");
+  EXPECT_EQ(m_proxy.faults_served(), 2);
+}
+
+TEST_F(S3FaultTest, a_download_cut_short_resumes_where_it_stopped) {
+  auto store = through_proxy();
+  std::string data = payload(3 * 1024 * 1024, 3);
+  write_object(*store, "cut", data);
+  m_proxy.inject(Fault::cut_answer, 1, 1024 * 1024);
+  Sha256Sink hash;
+  store->read("cut", hash);
+  EXPECT_EQ(m_proxy.faults_served(), 1);
+  EXPECT_EQ(hash.bytes(), data.size());
+  EXPECT_EQ(hash.hex_digest(), sha256_hex(data));
+}
+
+TEST_F(S3FaultTest, a_store_that_keeps_failing_is_named_with_its_last_answer) {
+  auto store = through_proxy();
+  m_proxy.inject(Fault::unavailable, 5);
+  try {
+    write_object(*store, "never", "x");
+    FAIL();
+  } catch (const Error& e) {
+    std::string message = e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(message.find("after 5 attempts: HTTP 503 SlowDown"), std::string::npos) << message;
+  }
+  EXPECT_EQ(m_proxy.faults_served(), 5);
 }
 
 }  // namespace
