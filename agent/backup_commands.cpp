@@ -10,15 +10,18 @@
 
 #include "agent/cli.h"
 #include "agent/invocation.h"
+#include "agent/repository_copies.h"
 #include "backup/backup_job.h"
 #include "backup/engine.h"
 #include "backup/log_archive_job.h"
 #include "backup/point_in_time.h"
 #include "backup/prune_job.h"
+#include "backup/repository_fetch.h"
 #include "backup/restore_job.h"
 #include "backup/verify_job.h"
 #include "collectors/statement_summary.h"
 #include "core/error.h"
+#include "core/temp_dir.h"
 #include "core/timestamp.h"
 
 namespace dbkeeper {
@@ -52,6 +55,54 @@ std::vector<const Target*> selected_targets(const Invocation& invocation) {
   else
     for (const auto& target : invocation.config.targets) targets.push_back(&target);
   return targets;
+}
+
+// The repository named by --repository ("local" when not given).
+std::string repository_option(const Invocation& invocation) {
+  if (!invocation.options.count("repository")) return k_local_repository;
+  auto name = invocation.options["repository"].as<std::string>();
+  if (name != k_local_repository && !invocation.config.find_repository(name))
+    throw UsageError("no [[repository]] is named '" + name + "'");
+  return name;
+}
+
+std::unique_ptr<Storage> open_repository(const Invocation& invocation, const std::string& name) {
+  return open_storage(invocation.config.find_repository(name)->storage);
+}
+
+// Where a restore may read from, in order: the one --repository names, or
+// the local repository and then each copy.
+std::vector<std::string> restore_sources(const Invocation& invocation, const Target& target) {
+  if (invocation.options.count("repository")) return {repository_option(invocation)};
+  std::vector<std::string> sources{k_local_repository};
+  sources.insert(sources.end(), target.copies_to.begin(), target.copies_to.end());
+  return sources;
+}
+
+// A failure that another repository's copy may not have: the backup is
+// missing or damaged here.
+bool another_copy_may_serve(const Error& error) {
+  std::string message = error.what();
+  return error.kind() == ErrorKind::integrity ||
+         (error.kind() == ErrorKind::config && (message.find("has no backup") != std::string::npos ||
+                                                message.find("has no complete backup") != std::string::npos));
+}
+
+// A copy downloaded into <local>/.staging-XXXXXX, laid out as a repository.
+struct StagedCopy {
+  TempDir directory;
+  Repository repository;
+  std::string backup_id;
+};
+
+StagedCopy stage_copy(const Invocation& invocation, const Target& target, const std::string& name,
+                      const std::string& backup_id) {
+  std::filesystem::create_directories(invocation.config.agent.repository);
+  TempDir staging(invocation.config.agent.repository, ".staging-");
+  auto storage = open_repository(invocation, name);
+  std::string id = fetch_for_restore(*storage, target.name, backup_id, staging.path());
+  Repository repository(staging.path());
+  return StagedCopy{std::move(staging), std::move(repository), id};
 }
 
 }  // namespace
@@ -97,9 +148,12 @@ int command_list(const Invocation& invocation) {
   if (!json_output)
     std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %s\n", "TARGET", "ID", "TYPE", "FINISHED", "DURATION", "RAW",
                 "STORED", "VERIFIED");
+  std::string from = repository_option(invocation);
   for (const Target* target : targets) {
     std::vector<std::string> problems;
-    auto backups = repository.list(target->name, &problems);
+    auto backups = from == k_local_repository
+                       ? repository.list(target->name, &problems)
+                       : list_copied_backups(*open_repository(invocation, from), target->name, &problems);
     for (const auto& entry : backups) {
       const auto& m = entry.manifest;
       if (json_output) {
@@ -141,8 +195,9 @@ int command_list(const Invocation& invocation) {
                     human_bytes(m.stored_bytes()).c_str(), verification_state(entry).c_str());
       }
     }
+    // The log archive of a copy is read when a restore fetches it.
     LogArchive archive(repository, target->name);
-    auto segments = archive.segments(&problems);
+    auto segments = from == k_local_repository ? archive.segments(&problems) : std::vector<LogSegment>{};
     auto progress = archive.progress();
     auto window = recovery_window(backups, segments, progress);
     if (!segments.empty()) {
@@ -182,7 +237,15 @@ int command_list(const Invocation& invocation) {
 int command_verify(const Invocation& invocation) {
   const Target& target = require_target(invocation);
   Repository repository(invocation.config.agent.repository);
-  auto report = verify_backup(target, repository, invocation.options["backup"].as<std::string>(),
+  std::string from = repository_option(invocation);
+  std::optional<StagedCopy> staged;
+  if (from != k_local_repository) {
+    // Re-read from the store: every byte is downloaded and checked again.
+    staged.emplace(stage_copy(invocation, target, from, invocation.options["backup"].as<std::string>()));
+    std::cout << "verifying the copy in repository '" << from << "'\n";
+  }
+  auto report = verify_backup(target, staged ? staged->repository : repository,
+                              staged ? staged->backup_id : invocation.options["backup"].as<std::string>(),
                               invocation.options["restore"].as<bool>());
   for (const auto& note : report.notes) std::cout << "not compared: " << note << "\n";
   if (report.passed) {
@@ -244,7 +307,35 @@ int command_restore(const Invocation& invocation) {
     if (typed != request.to_database) throw UsageError("not confirmed; nothing was changed");
   }
   Repository repository(invocation.config.agent.repository);
-  auto report = restore_backup(target, repository, request);
+  RestoreReport report;
+  auto sources = restore_sources(invocation, target);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    try {
+      if (sources[i] == k_local_repository) {
+        report = restore_backup(target, repository, request);
+      } else {
+        auto staged = stage_copy(invocation, target, sources[i], request.backup_id);
+        RestoreRequest from_copy = request;
+        from_copy.backup_id = staged.backup_id;
+        report = restore_backup(target, staged.repository, from_copy);
+        // The record of a database --force replaced belongs to the local repository (prune drops it).
+        auto replaced = staged.repository.target_directory(target.name) / "replaced";
+        if (std::filesystem::exists(replaced)) {
+          auto local_replaced = repository.target_directory(target.name) / "replaced";
+          std::filesystem::create_directories(local_replaced);
+          for (const auto& record : std::filesystem::directory_iterator(replaced))
+            std::filesystem::copy_file(record.path(), local_replaced / record.path().filename(),
+                                       std::filesystem::copy_options::overwrite_existing);
+        }
+        std::cout << "restored from repository '" << sources[i] << "'\n";
+      }
+      break;
+    } catch (const Error& e) {
+      if (i + 1 == sources.size() || !another_copy_may_serve(e)) throw;
+      std::cerr << "repository '" << sources[i] << "' cannot serve this restore (" << e.what() << "); trying '"
+                << sources[i + 1] << "'\n";
+    }
+  }
   std::cout << "restored database '" << report.from_database << "' of backup " << report.backup_id << " into '"
             << report.to_database << "' on target '" << target.name << "'";
   if (report.incrementals > 0) std::cout << ", through " << report.incrementals << " incremental backup(s)";
@@ -286,6 +377,22 @@ int command_queries(const Invocation& invocation) {
                 text.c_str());
   }
   return k_exit_success;
+}
+
+int command_copy(const Invocation& invocation) {
+  Repository repository(invocation.config.agent.repository);
+  std::string only = invocation.options.count("repository") ? invocation.options["repository"].as<std::string>() : "";
+  if (!only.empty() && !invocation.config.find_repository(only))
+    throw UsageError("no [[repository]] is named '" + only + "'");
+  int failures = 0;
+  std::size_t copied_targets = 0;
+  for (const Target* target : selected_targets(invocation)) {
+    if (target->copies_to.empty()) continue;
+    ++copied_targets;
+    failures += copy_to_repositories(invocation.config, *target, repository, only);
+  }
+  if (copied_targets == 0) throw UsageError("no selected target lists repositories to copy to (repositories = [...])");
+  return failures == 0 ? k_exit_success : k_exit_failure;
 }
 
 int command_prune(const Invocation& invocation) {

@@ -65,7 +65,7 @@ void target_argument(po::options_description& options, po::positional_options_de
   positional.add("target", 1);
 }
 
-const std::array<Command, 9> k_commands{{
+const std::array<Command, 10> k_commands{{
     {"run", "", "run the daemon: collectors, scheduler and the /metrics endpoint", no_options, handle_run},
     {"check-config", "", "validate the configuration and print a summary", no_options, handle_check_config},
     {"check", "[TARGET] [--json]",
@@ -82,10 +82,11 @@ const std::array<Command, 9> k_commands{{
                        "backup type: full, incremental or log");
      },
      handle_backup},
-    {"list", "[TARGET] [--json]", "list backups in the repository, oldest first",
+    {"list", "[TARGET] [--json] [--repository NAME]", "list backups in the repository, oldest first",
      [](po::options_description& o, po::positional_options_description& p) {
        target_argument(o, p, false);
-       o.add_options()("json", po::bool_switch(), "print a JSON array");
+       o.add_options()("json", po::bool_switch(), "print a JSON array")(
+           "repository", po::value<std::string>()->value_name("NAME"), "list the copies in this repository");
      },
      command_list},
     {"verify", "TARGET [--backup ID|latest] [--restore]", "check a backup's checksums, optionally by restoring it",
@@ -93,7 +94,9 @@ const std::array<Command, 9> k_commands{{
        target_argument(o, p, true);
        o.add_options()("backup", po::value<std::string>()->default_value("latest")->value_name("ID"),
                        "backup id, or latest")("restore", po::bool_switch(),
-                                               "restore into a scratch database and compare with the manifest");
+                                               "restore into a scratch database and compare with the manifest")(
+           "repository", po::value<std::string>()->value_name("NAME"),
+           "verify the copy in this repository (downloaded and checked again)");
      },
      command_verify},
     {"restore", "TARGET --backup ID|latest --to-db NAME [--until TIME] [--force [--yes]]",
@@ -108,7 +111,9 @@ const std::array<Command, 9> k_commands{{
            "force", po::bool_switch(),
            "replace NAME if it exists: the backup is restored under a temporary name, checked, and swapped in; "
            "the current database is kept as NAME_before_ID")("yes", po::bool_switch(),
-                                                             "with --force: do not ask to type NAME (for scripts)");
+                                                             "with --force: do not ask to type NAME (for scripts)")(
+           "repository", po::value<std::string>()->value_name("NAME"),
+           "restore from this repository's copy (default: the local one, then each copy, in order)");
      },
      command_restore},
     {"queries", "TARGET [--limit N] [--json]", "the slowest statements with their text, by mean latency",
@@ -124,6 +129,12 @@ const std::array<Command, 9> k_commands{{
        o.add_options()("dry-run", po::bool_switch(), "list what would be deleted, delete nothing");
      },
      command_prune},
+    {"copy", "[TARGET] [--repository NAME]", "copy complete backups and archived logs to the other repositories",
+     [](po::options_description& o, po::positional_options_description& p) {
+       target_argument(o, p, false);
+       o.add_options()("repository", po::value<std::string>()->value_name("NAME"), "only this repository");
+     },
+     command_copy},
 }};
 
 void print_usage(std::ostream& out) {

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "agent/repository_config.h"
+#include "agent/secret_file.h"
 #include "agent/toml_table_reader.h"
 #include "backup/engine.h"
 #include "backup/pipeline/artifact_cipher.h"
@@ -55,45 +57,6 @@ std::optional<std::string> listen_address_problem(std::string_view address) {
       std::stoi(std::string(port)) > 65535)
     return "port \"" + std::string(port) + "\" is not a number from 0 to 65535";
   return std::nullopt;
-}
-
-std::string strip_line_end(std::string text) {
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  if (!text.empty() && text.back() == '\r') text.pop_back();
-  return text;
-}
-
-// A secret from a file only dbkeeper may read (password_file, encryption_key_file).
-std::optional<Secret> read_secret_file(TomlTableReader& reader, std::string_view key, const std::string& file) {
-  struct stat info {};
-  if (::stat(file.c_str(), &info) != 0) {
-    reader.problem(key, "cannot use '" + file + "': " + std::strerror(errno));
-    return std::nullopt;
-  }
-  if (!S_ISREG(info.st_mode)) {
-    reader.problem(key, "'" + file + "' is not a regular file");
-    return std::nullopt;
-  }
-  if ((info.st_mode & 0077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    reader.problem(key,
-                   "'" + file + "' is accessible by other users (mode " + mode + "); run: chmod 600 '" + file + "'");
-    return std::nullopt;
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    reader.problem(key, "cannot read '" + file + "': " + std::strerror(errno));
-    return std::nullopt;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  std::string secret = strip_line_end(content.str());
-  if (secret.empty()) {
-    reader.problem(key, "'" + file + "' is empty");
-    return std::nullopt;
-  }
-  return Secret(std::move(secret));
 }
 
 void read_schedule(TomlTableReader& target, Target& result, ConfigProblems& problems) {
@@ -243,7 +206,7 @@ void read_migrations(TomlTableReader& target, Target& result, ConfigProblems& pr
   }
 }
 
-std::optional<Target> read_target(TomlTableReader& target, ConfigProblems& problems) {
+std::optional<Target> read_target(TomlTableReader& target, const Config& config, ConfigProblems& problems) {
   Target result;
   std::size_t problems_before = problems.list().size();
 
@@ -322,6 +285,7 @@ std::optional<Target> read_target(TomlTableReader& target, ConfigProblems& probl
   read_retention(target, result, problems);
   read_queries(target, result, problems);
   read_migrations(target, result, problems);
+  read_target_repositories(target, config, result);
   target.finish({{"password", k_password_hint}});
 
   if (problems.list().size() != problems_before) return std::nullopt;
@@ -383,6 +347,12 @@ void read_collectors(TomlTableReader& root, Config& config, ConfigProblems& prob
 
 }  // namespace
 
+const RepositorySettings* Config::find_repository(std::string_view name) const {
+  for (const auto& repository : repositories)
+    if (repository.name == name) return &repository;
+  return nullptr;
+}
+
 const Target* Config::find_target(std::string_view name) const {
   for (const auto& target : targets)
     if (target.name == name) return &target;
@@ -417,6 +387,7 @@ Config load_config(const std::filesystem::path& path) {
   TomlTableReader root(document, "", problems);
   read_agent(root, config.agent, problems);
   read_collectors(root, config, problems);
+  read_repositories(root, config, problems);
 
   const toml::array* targets = root.array_of_tables("target");
   if (targets == nullptr && !root.has("target"))
@@ -427,7 +398,7 @@ Config load_config(const std::filesystem::path& path) {
     std::size_t index = 0;
     for (const auto& element : *targets) {
       TomlTableReader reader(*element.as_table(), "target[" + std::to_string(index) + "]", problems);
-      auto target = read_target(reader, problems);
+      auto target = read_target(reader, config, problems);
       // Duplicates are reported even when the target has other problems.
       if (const auto* name = element.as_table()->get_as<std::string>("name")) {
         auto [previous, inserted] = seen.emplace(name->get(), index);
@@ -450,6 +421,18 @@ std::string describe_config(const Config& config) {
   out << "configuration " << config.path.string() << " is valid\n";
   out << "agent: listen " << config.agent.listen_address << ", repository " << config.agent.repository << ", log level "
       << config.agent.log_level << "\n";
+  for (const auto& repository : config.repositories) {
+    out << "repository " << repository.name << ": ";
+    if (repository.storage.driver == "s3") {
+      const auto& s3 = repository.storage.s3;
+      out << "s3://" << s3.bucket << (s3.prefix.empty() ? "" : "/" + s3.prefix) << " at " << s3.endpoint << " (region "
+          << s3.region << ", " << (s3.path_style ? "path" : "virtual-host") << " style, TLS "
+          << (s3.verify_tls ? "verified" : "NOT verified") << ", credentials set)";
+    } else {
+      out << repository.storage.path.string();
+    }
+    out << "\n";
+  }
   out << config.targets.size() << (config.targets.size() == 1 ? " target:\n" : " targets:\n");
   for (const auto& target : config.targets) {
     std::string endpoint = target.socket.empty() ? target.host + ":" + std::to_string(target.port) : target.socket;
@@ -483,6 +466,11 @@ std::string describe_config(const Config& config) {
       encryption +=
           ", reads with " + std::to_string(target.backup.previous_encryption_keys.size()) + " previous key(s)";
     line("encryption", encryption);
+    if (!target.copies_to.empty()) {
+      std::string copies;
+      for (const auto& name : target.copies_to) copies += (copies.empty() ? "" : ", ") + name;
+      line("copies", "to " + copies);
+    }
     line("verify",
          "into " + target.verify.into +
              (target.verify.instance_directory.empty() ? std::string()

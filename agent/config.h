@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backup/storage/storage.h"
 #include "backup/target.h"
 #include "collectors/collector.h"
 #include "core/error.h"
@@ -26,13 +27,26 @@ struct AgentSettings {
   std::vector<std::string> protected_databases;
 };
 
+// The name of the repository at [agent] repository, always a target's first.
+inline constexpr const char* k_local_repository = "local";
+
+// A repository besides the local one ([[repository]]): where the copy job
+// keeps copies of every complete backup and archived log (docs/repository.md).
+struct RepositorySettings {
+  std::string name;
+  StorageSettings storage;
+  TargetRetention retention;  // unset: each target's own [target.retention]
+};
+
 struct Config {
   std::filesystem::path path;
   AgentSettings agent;
+  std::vector<RepositorySettings> repositories;
   std::vector<Target> targets;
   std::map<std::string, CollectorSettings, std::less<>> collectors;
 
   const Target* find_target(std::string_view name) const;
+  const RepositorySettings* find_repository(std::string_view name) const;
 };
 
 // Every problem found in a configuration file, each formatted

@@ -31,5 +31,6 @@ int command_restore(const Invocation& invocation);
 int command_prune(const Invocation& invocation);
 int command_queries(const Invocation& invocation);
 int command_check(const Invocation& invocation);
+int command_copy(const Invocation& invocation);
 
 }  // namespace dbkeeper

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/repository_copies.h"
 #include "backup/backup_job.h"
 #include "backup/log_archive_job.h"
 #include "core/duration.h"
@@ -31,6 +32,7 @@ void LogArchiver::loop(const Target& target) {
     lock.unlock();
     try {
       run_log_archive(target, repository, compression_settings(target));
+      copy_to_repositories(*m_config, target, repository);
       if (failing) spdlog::info("log archiving of target '{}' works again", target.name);
       failing = false;
     } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "agent/repository_copies.h"
 #include "backup/backup_job.h"
 #include "backup/prune_job.h"
 #include "backup/verify_job.h"
@@ -26,13 +27,20 @@ bool sleep_unless_stopped(std::chrono::milliseconds duration) {
 }
 
 // One run of a job; false when it should be retried.
-bool run_once(const std::string& kind, const Target& target, const Repository& repository) {
+bool run_once(const std::string& kind, const Config& config, const Target& target, const Repository& repository) {
   if (kind == "full backup") {
     run_full_backup(target, repository, compression_settings(target));
+    // A copy that fails is recorded and retried with the next backup or log pass.
+    copy_to_repositories(config, target, repository);
     return true;
   }
   if (kind == "incremental backup") {
     run_incremental_backup(target, repository, compression_settings(target));
+    copy_to_repositories(config, target, repository);
+    return true;
+  }
+  if (kind == "copy") {
+    copy_to_repositories(config, target, repository);
     return true;
   }
   if (kind == "verification") {
@@ -63,6 +71,9 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, JobPool& pool, bool c
   }
   if (catch_up_missed)
     for (const auto& entry : m_entries) catch_up(entry);
+  // Copies the previous agent did not finish (an outage, a restart) catch up now.
+  for (const auto& target : m_config->targets)
+    if (!target.copies_to.empty()) submit(Entry{&target, "copy", CronExpression::parse("* * * * *"), now});
   m_thread = std::thread([this] { loop(); });
 }
 
@@ -118,7 +129,7 @@ void Scheduler::submit(const Entry& entry) {
     auto backoff = std::chrono::minutes(1);
     for (int attempt = 0;; ++attempt) {
       try {
-        if (run_once(kind, target, repository)) return;
+        if (run_once(kind, *config, target, repository)) return;
       } catch (const std::exception& e) {
         if (stop_requested()) return;
         if (attempt >= k_max_retries || (next_run && Clock::now() + backoff >= *next_run)) {

@@ -264,7 +264,9 @@ std::vector<std::string> Repository::targets() const {
   std::vector<std::string> names;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(m_root, error))
-    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+    // Hidden directories (.staging-*) are not targets.
+    if (entry.is_directory() && !entry.path().filename().string().starts_with('.'))
+      names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -90,6 +90,9 @@ struct Target {
   TargetRetention retention;
   TargetQueries queries;
   std::vector<TargetMigrations> migrations;
+  // The repositories the target's backups are copied to ([[repository]]
+  // names), after the local one where they are made.
+  std::vector<std::string> copies_to;
   // Not configuration: set for a verification restore on the server.
   // MariaDB/MySQL sessions then start with SET SESSION sql_log_bin = 0, so
   // nothing they load reaches the binary log, the replicas or the archive.

@@ -1,0 +1,18 @@
+#pragma once
+// Runs the copy job (backup/repository_copy.h) of one target into each of
+// the repositories it copies to: after every backup and log archive pass of
+// the daemon, and from `dbkeeper copy`.
+
+#include <string>
+
+#include "agent/config.h"
+#include "backup/repository.h"
+
+namespace dbkeeper {
+
+// Copies `target` to each of its repositories (or only `only` when not
+// empty). Failures are logged and recorded; returns how many failed.
+int copy_to_repositories(const Config& config, const Target& target, const Repository& local,
+                         const std::string& only = "");
+
+}  // namespace dbkeeper

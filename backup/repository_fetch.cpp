@@ -1,0 +1,83 @@
+#include "backup/repository_fetch.h"
+
+#include <spdlog/spdlog.h>
+
+#include "backup/backup_chain.h"
+#include "backup/pipeline/file_sink.h"
+#include "core/error.h"
+
+namespace dbkeeper {
+namespace {
+
+constexpr std::string_view k_manifest = "/manifest.json";
+
+void download(const Storage& storage, const std::string& key, const std::filesystem::path& staging) {
+  auto path = staging / require_plain_key(key);
+  std::filesystem::create_directories(path.parent_path());
+  std::filesystem::remove(path);
+  FileSink sink(path);
+  storage.read(key, sink);
+}
+
+// Every object under `prefix`, data first and the manifests (or records) after.
+void download_prefix(const Storage& storage, const std::string& prefix, const std::filesystem::path& staging,
+                     const std::vector<std::string>& last_suffixes) {
+  std::vector<std::string> later;
+  for (const auto& object : storage.list(prefix)) {
+    require_plain_key(object.key);
+    bool last = false;
+    for (const auto& suffix : last_suffixes) last = last || object.key.ends_with(suffix);
+    if (last)
+      later.push_back(object.key);
+    else
+      download(storage, object.key, staging);
+  }
+  for (const auto& key : later) download(storage, key, staging);
+}
+
+}  // namespace
+
+std::vector<BackupEntry> list_copied_backups(const Storage& storage, const std::string& target,
+                                             std::vector<std::string>* problems) {
+  std::vector<BackupEntry> entries;
+  std::string prefix = target + "/backups/";
+  for (const auto& object : storage.list(prefix)) {
+    if (!object.key.ends_with(k_manifest)) continue;
+    std::string id = object.key.substr(prefix.size(), object.key.size() - prefix.size() - k_manifest.size());
+    if (id.find('/') != std::string::npos) continue;
+    try {
+      BackupEntry entry;
+      entry.manifest = manifest_from_json(read_object(storage, object.key));
+      if (entry.manifest.id != id)
+        throw Error(ErrorKind::integrity, "its manifest names backup '" + entry.manifest.id + "'");
+      entries.push_back(std::move(entry));
+    } catch (const std::exception& e) {
+      if (problems) problems->push_back("backup '" + id + "' in " + storage.describe() + " skipped: " + e.what());
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const BackupEntry& a, const BackupEntry& b) { return a.manifest.id < b.manifest.id; });
+  return entries;
+}
+
+std::string fetch_for_restore(const Storage& storage, const std::string& target, const std::string& id,
+                              const std::filesystem::path& staging) {
+  auto copies = list_copied_backups(storage, target);
+  if (copies.empty())
+    throw Error(ErrorKind::config, "target '" + target + "' has no complete backup in " + storage.describe());
+  const BackupEntry* chosen = id == "latest" ? &copies.back() : nullptr;
+  for (const auto& entry : copies)
+    if (entry.manifest.id == id) chosen = &entry;
+  if (!chosen)
+    throw Error(ErrorKind::config, "target '" + target + "' has no backup '" + id + "' in " + storage.describe() +
+                                       " (newest is '" + copies.back().manifest.id + "')");
+  spdlog::info("fetching backup {} of target '{}' from {}", chosen->manifest.id, target, storage.describe());
+  if (storage.stat(target + "/encryption.json")) download(storage, target + "/encryption.json", staging);
+  for (const auto& backup : backup_chain(copies, *chosen))
+    download_prefix(storage, target + "/backups/" + backup.manifest.id + "/", staging,
+                    {"/manifest.copy.json", "/manifest.json"});
+  download_prefix(storage, target + "/log/", staging, {".json"});
+  return chosen->manifest.id;
+}
+
+}  // namespace dbkeeper

@@ -1,0 +1,30 @@
+#pragma once
+// Reading a target's backups back from another repository (a copy made by
+// backup/repository_copy.h): list them from their manifests, and download
+// what one restore needs into a local staging directory laid out as a
+// local repository, where the restore, verify and point-in-time code runs
+// unchanged. Object keys are input: each must be a plain key under the
+// target's prefix, or it is refused as tampering.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "backup/repository.h"
+#include "backup/storage/storage.h"
+
+namespace dbkeeper {
+
+// The complete backups the store holds for `target`, oldest first (a
+// backup whose manifest cannot be read is skipped and named in `problems`).
+std::vector<BackupEntry> list_copied_backups(const Storage& storage, const std::string& target,
+                                             std::vector<std::string>* problems = nullptr);
+
+// Downloads backup `id` ("latest" or an id) of `target`, the backups it
+// continues from, the archived log segments and the encryption marker
+// into `staging` (a repository root), manifests last. Returns the id.
+// Throws Error{config} when the store has no such backup.
+std::string fetch_for_restore(const Storage& storage, const std::string& target, const std::string& id,
+                              const std::filesystem::path& staging);
+
+}  // namespace dbkeeper
