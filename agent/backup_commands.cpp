@@ -408,6 +408,13 @@ int command_prune(const Invocation& invocation) {
         std::printf("%-8s %-18s %-13s %s\n", target->name.c_str(), decision.id.c_str(), action,
                     decision.reason.c_str());
       }
+      for (const auto& [name, copies] :
+           prune_repository_copies(invocation.config, *target, std::chrono::system_clock::now(), dry_run, failures))
+        for (const auto& decision : copies) {
+          const char* action = decision.keep ? "keep" : (dry_run ? "would delete" : "deleted");
+          std::printf("%-8s %-18s %-13s %s (in %s)\n", target->name.c_str(), decision.id.c_str(), action,
+                      decision.reason.c_str(), name.c_str());
+        }
     } catch (const std::exception& e) {
       spdlog::error("prune of target '{}' failed: {}", target->name, e.what());
       ++failures;

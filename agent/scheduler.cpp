@@ -50,6 +50,8 @@ bool run_once(const std::string& kind, const Config& config, const Target& targe
     return true;
   }
   prune_target(target, repository, Clock::now(), false);
+  int failures = 0;
+  prune_repository_copies(config, target, Clock::now(), false, failures);
   return true;
 }
 

@@ -37,6 +37,8 @@ void write_status(const Repository& local, const std::string& target, const std:
   nlohmann::json json{{"last_success", format_time(status.last_success)},
                       {"last_attempt", format_time(status.last_attempt)},
                       {"oldest_pending", format_time(status.oldest_pending)},
+                      {"copied_backups", status.copied_backups},
+                      {"copied_segments_through", status.copied_segments_through},
                       {"bytes_sent_total", status.bytes_sent_total},
                       {"failures_total", status.failures_total},
                       {"last_failure", status.last_failure}};
@@ -84,6 +86,10 @@ CopyStatus read_copy_status(const Repository& local, const std::string& target, 
     status.last_attempt = parse_time(json, "last_attempt");
     status.oldest_pending = parse_time(json, "oldest_pending");
     status.bytes_sent_total = json.value("bytes_sent_total", std::uint64_t{0});
+    if (json.contains("copied_backups") && json["copied_backups"].is_array())
+      for (const auto& id : json["copied_backups"])
+        if (id.is_string()) status.copied_backups.insert(id.get<std::string>());
+    status.copied_segments_through = json.value("copied_segments_through", std::uint64_t{0});
     status.failures_total = json.value("failures_total", std::uint64_t{0});
     status.last_failure = json.value("last_failure", "");
   } catch (const std::exception& e) {
@@ -111,9 +117,17 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
     auto readers = local.lock_readers(target);
     auto marker = local.target_directory(target) / k_encryption_marker;
     if (std::filesystem::exists(marker)) copier.send(marker, target + "/" + k_encryption_marker);
-    for (const auto& backup : local.list(target)) {
+    auto backups = local.list(target);
+    std::set<std::string> local_ids;
+    for (const auto& backup : backups) local_ids.insert(backup.manifest.id);
+    std::erase_if(status.copied_backups, [&](const std::string& id) { return !local_ids.count(id); });
+    for (const auto& backup : backups) {
       std::string prefix = target + "/backups/" + backup.manifest.id + "/";
-      if (destination.stat(prefix + k_manifest)) continue;
+      if (status.copied_backups.count(backup.manifest.id)) continue;
+      if (destination.stat(prefix + k_manifest)) {
+        status.copied_backups.insert(backup.manifest.id);
+        continue;
+      }
       // Data first (files of directory artifacts included), the manifests last.
       for (const auto& entry : std::filesystem::recursive_directory_iterator(backup.directory)) {
         if (!entry.is_regular_file() || entry.is_symlink()) continue;
@@ -123,21 +137,26 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
       }
       copier.send(backup.directory / k_manifest_copy, prefix + k_manifest_copy);
       copier.send(backup.directory / k_manifest, prefix + k_manifest);
+      status.copied_backups.insert(backup.manifest.id);
       ++report.backups_copied;
     }
     LogArchive archive(local, target);
     for (const auto& segment : archive.segments()) {
       std::string record = segment.name + ".json";
       std::string prefix = target + "/log/";
-      if (destination.stat(prefix + record)) continue;
-      copier.send(archive.directory() / segment.artifact.name, prefix + segment.artifact.name);
-      copier.send(archive.directory() / record, prefix + record);
-      ++report.segments_copied;
+      if (segment.sequence <= status.copied_segments_through) continue;
+      if (!destination.stat(prefix + record)) {
+        copier.send(archive.directory() / segment.artifact.name, prefix + segment.artifact.name);
+        copier.send(archive.directory() / record, prefix + record);
+        ++report.segments_copied;
+      }
+      status.copied_segments_through = segment.sequence;
     }
   } catch (const std::exception& e) {
     // Whatever is not there now is pending.
     for (const auto& backup : local.list(target))
-      if (!destination_has(destination, target + "/backups/" + backup.manifest.id + "/" + k_manifest)) {
+      if (!status.copied_backups.count(backup.manifest.id) &&
+          !destination_has(destination, target + "/backups/" + backup.manifest.id + "/" + k_manifest)) {
         ++report.backups_pending;
         if (!report.oldest_pending || backup.manifest.finished_at < *report.oldest_pending)
           report.oldest_pending = backup.manifest.finished_at;

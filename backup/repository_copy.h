@@ -10,6 +10,7 @@
 // <target>/copies/<repository>.json for the metrics.
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include "backup/repository.h"
@@ -35,6 +36,10 @@ struct CopyStatus {
   std::optional<TimePoint> last_success;
   std::optional<TimePoint> last_attempt;
   std::optional<TimePoint> oldest_pending;
+  // What earlier passes completed there. Never sent again, also once the
+  // repository's own retention deleted it (it keeps fewer than local).
+  std::set<std::string> copied_backups;       // ids still in the local repository
+  std::uint64_t copied_segments_through = 0;  // log file sequence
   std::uint64_t bytes_sent_total = 0;
   std::uint64_t failures_total = 0;
   std::string last_failure;

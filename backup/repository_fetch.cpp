@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backup/backup_chain.h"
+#include "backup/log_archive.h"
 #include "backup/pipeline/file_sink.h"
 #include "core/error.h"
 
@@ -78,6 +79,49 @@ std::string fetch_for_restore(const Storage& storage, const std::string& target,
                     {"/manifest.copy.json", "/manifest.json"});
   download_prefix(storage, target + "/log/", staging, {".json"});
   return chosen->manifest.id;
+}
+
+std::vector<RetentionDecision> prune_copies(Storage& storage, const std::string& target, const RetentionPolicy& policy,
+                                            TimePoint now, bool dry_run) {
+  std::vector<std::string> problems;
+  auto copies = list_copied_backups(storage, target, &problems);
+  // An unreadable manifest could be a full backup whose incrementals would look orphaned.
+  if (!problems.empty())
+    throw Error(ErrorKind::integrity,
+                "prune of the copies in " + storage.describe() + " deletes nothing: " + problems.front());
+  auto decisions = plan_retention(copies, policy, now);
+  std::vector<BackupEntry> kept;
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    if (decisions[i].keep) {
+      kept.push_back(copies[i]);
+      continue;
+    }
+    if (dry_run) continue;
+    std::string prefix = target + "/backups/" + copies[i].manifest.id + "/";
+    storage.remove({prefix + "manifest.json"});
+    std::vector<std::string> rest;
+    for (const auto& object : storage.list(prefix)) rest.push_back(object.key);
+    storage.remove(rest);
+  }
+  // Segments by their record's name: "<log file>.json" beside "<log file>.zst".
+  std::vector<LogSegment> segments;
+  std::string log_prefix = target + "/log/";
+  for (const auto& object : storage.list(log_prefix)) {
+    if (!object.key.ends_with(".json")) continue;
+    LogSegment segment;
+    segment.name = object.key.substr(log_prefix.size(), object.key.size() - log_prefix.size() - 5);
+    auto sequence = log_file_sequence(segment.name);
+    if (!sequence) continue;
+    segment.sequence = *sequence;
+    segments.push_back(segment);
+  }
+  std::sort(segments.begin(), segments.end(), [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
+  for (auto& decision : plan_log_retention(kept, segments)) {
+    if (!decision.keep && !dry_run)
+      storage.remove({log_prefix + decision.id + ".json", log_prefix + decision.id + ".zst"});
+    decisions.push_back(decision);
+  }
+  return decisions;
 }
 
 }  // namespace dbkeeper

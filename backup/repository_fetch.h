@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backup/repository.h"
+#include "backup/retention_plan.h"
 #include "backup/storage/storage.h"
 
 namespace dbkeeper {
@@ -26,5 +27,12 @@ std::vector<BackupEntry> list_copied_backups(const Storage& storage, const std::
 // Throws Error{config} when the store has no such backup.
 std::string fetch_for_restore(const Storage& storage, const std::string& target, const std::string& id,
                               const std::filesystem::path& staging);
+
+// Applies `policy` to the copies of `target` in `storage` (retention is per
+// repository): a backup goes manifest first, so it stops being a backup
+// before its data goes; then the archived log segments no kept full backup
+// needs. With `dry_run` it only decides. Backups and segments, in order.
+std::vector<RetentionDecision> prune_copies(Storage& storage, const std::string& target, const RetentionPolicy& policy,
+                                            TimePoint now, bool dry_run);
 
 }  // namespace dbkeeper

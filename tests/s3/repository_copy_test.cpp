@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "backup/backup_job.h"
 #include "backup/log_archive_job.h"
@@ -182,6 +184,51 @@ TEST_F(RepositoryCopyTest, archived_binary_logs_are_copied_and_a_point_in_time_r
   ASSERT_EQ(rows.rows.size(), 1u);
   EXPECT_EQ(*rows.rows[0][0], "kept");
   admin.execute("DROP DATABASE copy_pitr_restored");
+}
+
+TEST_F(RepositoryCopyTest, retention_is_per_repository_and_deletes_from_the_store_exactly_what_it_decided) {
+  create_mariadb_fixture("copy_retention");
+  Target target = mariadb_target({"copy_retention"});
+  Repository local(local_root());
+  run_full_backup(target, local, CompressionSettings{});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // ids are seconds
+  run_full_backup(target, local, CompressionSettings{});
+  copy_target(local, target.name, *m_store, "offsite");
+  auto copies = list_copied_backups(*m_store, target.name);
+  ASSERT_EQ(copies.size(), 2u);
+  std::string older = copies.front().manifest.id, newer = copies.back().manifest.id;
+  auto others_before = m_store->list(target.name + "/backups/" + newer + "/").size();
+
+  auto config = write_config(target);
+  std::ofstream(config, std::ios::app) << "[target.retention]\nfull_count = 5\n";
+  // The offsite copy keeps one full backup; the local repository keeps five.
+  std::string text;
+  {
+    std::ifstream in(config);
+    std::stringstream content;
+    content << in.rdbuf();
+    text = content.str();
+  }
+  text.replace(text.find("[[target]]"), 10, "[repository.retention]\nfull_count = 1\n[[target]]");
+  std::ofstream(config) << text;
+  auto dry = run_dbkeeper({"prune", target.name, "--dry-run", "--config", config.string()});
+  ASSERT_EQ(dry.status.code, 0) << dry.stderr_text;
+  EXPECT_NE(dry.stdout_text.find(older + "   would delete"), std::string::npos) << dry.stdout_text;
+  EXPECT_EQ(list_copied_backups(*m_store, target.name).size(), 2u) << "a dry run deleted";
+  auto pruned = run_dbkeeper({"prune", target.name, "--config", config.string()});
+  ASSERT_EQ(pruned.status.code, 0) << pruned.stderr_text;
+  EXPECT_NE(pruned.stdout_text.find("(in offsite)"), std::string::npos) << pruned.stdout_text;
+
+  copies = list_copied_backups(*m_store, target.name);
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies.front().manifest.id, newer);
+  EXPECT_TRUE(m_store->list(target.name + "/backups/" + older + "/").empty()) << "objects of the deleted copy remain";
+  EXPECT_EQ(m_store->list(target.name + "/backups/" + newer + "/").size(), others_before);
+  EXPECT_EQ(local.list(target.name).size(), 2u) << "the local repository keeps its own";
+  // The next copy does not send the pruned one again.
+  auto report = copy_target(local, target.name, *m_store, "offsite");
+  EXPECT_EQ(report.bytes_sent, 0u);
+  EXPECT_EQ(list_copied_backups(*m_store, target.name).size(), 1u);
 }
 
 }  // namespace
