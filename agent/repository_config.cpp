@@ -99,6 +99,7 @@ void read_repositories(TomlTableReader& root, Config& config, ConfigProblems& pr
     TomlTableReader reader(*element.as_table(), "repository[" + std::to_string(index++) + "]", problems);
     RepositorySettings repository;
     if (auto name = reader.string("name", true)) {
+      repository.storage.s3.name = *name;
       if (!valid_name(*name))
         reader.problem("name", "\"" + *name + "\" is not a valid repository name (letters, digits, '_', '-', '.')");
       else if (*name == k_local_repository)

@@ -6,10 +6,12 @@
 #include "collectors/build_info_collector.h"
 #include "collectors/check_collector.h"
 #include "collectors/collector.h"
+#include "collectors/copy_collector.h"
 #include "collectors/migrations_collector.h"
 #include "collectors/mysql_collector.h"
 #include "collectors/postgres_collector.h"
 #include "collectors/process_collector.h"
+#include "collectors/storage_collector.h"
 #include "collectors/up_collector.h"
 
 namespace dbkeeper {
@@ -19,7 +21,7 @@ using namespace std::chrono_literals;
 
 // Every collector, in one table: name (also its config key under
 // [collectors.<name>]), scope, default on/off, default refresh interval.
-const std::array<CollectorDefinition, 9> k_collectors{{
+const std::array<CollectorDefinition, 11> k_collectors{{
     {"agent", "the agent's own state: configuration reloads", CollectorScope::agent, true, 1h, &make_agent_collector},
     {"process", "resident memory, CPU, file descriptors and start time of the agent", CollectorScope::agent, true, 15s,
      &make_process_collector},
@@ -36,6 +38,10 @@ const std::array<CollectorDefinition, 9> k_collectors{{
      CollectorScope::target, true, 1min, &make_migrations_collector},
     {"backup", "backups, repository and verification state, read from the repository", CollectorScope::target, true,
      15s, &make_backup_collector},
+    {"copies", "how far each target's copies in its other repositories lag, failures and bytes sent",
+     CollectorScope::target, true, 1min, &make_copy_collector},
+    {"storage", "requests to object stores: retries, errors by reason, bytes uploaded", CollectorScope::agent, true,
+     15s, &make_storage_collector},
 }};
 
 }  // namespace

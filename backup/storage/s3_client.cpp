@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -175,6 +176,24 @@ std::size_t on_write(char* buffer, std::size_t size, std::size_t count, void* us
   return n;
 }
 
+std::mutex g_counts_mutex;
+std::map<std::string, S3RequestCounts> g_counts;
+
+void count(const std::string& repository, const std::function<void(S3RequestCounts&)>& change) {
+  std::lock_guard lock(g_counts_mutex);
+  change(g_counts[repository.empty() ? std::string("unnamed") : repository]);
+}
+
+std::string error_reason(CURLcode code, long status) {
+  if (code == CURLE_OPERATION_TIMEDOUT) return "timeout";
+  if (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION) return "tls";
+  if (code != CURLE_OK) return "connection";
+  if (status == 403) return "denied";
+  if (status == 404) return "not_found";
+  if (status == 429 || status == 503) return "throttled";
+  return status >= 500 ? "http_5xx" : "http_4xx";
+}
+
 int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return stop_requested() ? 1 : 0;
 }
@@ -187,8 +206,14 @@ S3Client::S3Client(S3Settings settings) : m_settings(std::move(settings)) {
 }
 
 std::string S3Client::describe() const {
-  return "s3://" + m_settings.bucket + (m_settings.prefix.empty() ? "" : "/" + m_settings.prefix) + " at " +
-         m_settings.endpoint;
+  std::string where = "s3://" + m_settings.bucket + (m_settings.prefix.empty() ? "" : "/" + m_settings.prefix) +
+                      " at " + m_settings.endpoint;
+  return m_settings.name.empty() ? where : "'" + m_settings.name + "' (" + where + ")";
+}
+
+std::map<std::string, S3RequestCounts> s3_request_counts() {
+  std::lock_guard lock(g_counts_mutex);
+  return g_counts;
 }
 
 S3Response S3Client::send(const S3Request& request) const {
@@ -266,6 +291,10 @@ S3Response S3Client::send(const S3Request& request) const {
     }
     std::uint64_t delivered_before = transfer.delivered;
     CURLcode code = curl_easy_perform(curl);
+    count(m_settings.name, [&](S3RequestCounts& counts) {
+      ++counts.requests;
+      if (attempt > 1) ++counts.retries;
+    });
     if (code == CURLE_ABORTED_BY_CALLBACK)
       throw Error(ErrorKind::process, "repository " + describe() + ": " + what + " interrupted");
     if (code == CURLE_WRITE_ERROR && request.response_sink && transfer.status >= 200 && transfer.status < 300)
@@ -275,6 +304,7 @@ S3Response S3Client::send(const S3Request& request) const {
     if (code == CURLE_OK && transfer.status == 200 && delivered_before > 0 && request.response_sink)
       throw Error(ErrorKind::io, "repository " + describe() + ": " + what + ": the store ignored the resume range");
     if (code == CURLE_OK && transfer.status >= 200 && transfer.status < 300) {
+      count(m_settings.name, [&](S3RequestCounts& counts) { counts.upload_bytes += request.body.size(); });
       if (request.response_sink) request.response_sink->finish();
       return S3Response{transfer.status, std::move(transfer.headers), std::move(transfer.body)};
     }
@@ -288,6 +318,9 @@ S3Response S3Client::send(const S3Request& request) const {
       if (!codes.empty()) problem += " " + codes.front();
       if (!messages.empty() && !messages.front().empty()) problem += ": " + messages.front();
     }
+    // A HEAD that finds nothing is an answer (stat), not a failure.
+    if (!(request.method == "HEAD" && transfer.status == 404))
+      count(m_settings.name, [&](S3RequestCounts& counts) { ++counts.errors[error_reason(code, transfer.status)]; });
     bool retry = code != CURLE_OK ? retryable_transport(code) : retryable_status(transfer.status);
     if (!retry || attempt >= m_settings.max_attempts) {
       std::string message = "repository " + describe() + ": " + what + " failed" +

@@ -5,6 +5,7 @@
 // operation and the object; credentials never appear in them. One easy
 // handle per request, so a client may be used from several threads.
 
+#include <cstdint>
 #include <map>
 #include <span>
 #include <string>
@@ -48,6 +49,17 @@ class S3Client {
  private:
   S3Settings m_settings;
 };
+
+// What the S3 requests of this process did, by repository name (for the
+// storage collector): counters only grow.
+struct S3RequestCounts {
+  std::uint64_t requests = 0;  // attempts, retries included
+  std::uint64_t retries = 0;
+  std::uint64_t upload_bytes = 0;  // request bodies the store accepted
+  std::map<std::string, std::uint64_t>
+      errors;  // failed attempts by reason: connection, timeout, http_4xx, http_5xx, ...
+};
+std::map<std::string, S3RequestCounts> s3_request_counts();
 
 // The inner texts of every <tag>…</tag> in `xml`, entities decoded (or
 // raw, for an element whose children are read next).

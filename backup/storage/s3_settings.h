@@ -12,6 +12,7 @@
 namespace dbkeeper {
 
 struct S3Settings {
+  std::string name;      // the repository's name ([[repository]] name): messages and metrics
   std::string endpoint;  // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:7480"
   std::string bucket;
   std::string region = "us-east-1";

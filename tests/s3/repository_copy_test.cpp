@@ -16,8 +16,10 @@
 #include "backup/repository_fetch.h"
 #include "backup/storage/s3_client.h"
 #include "core/temp_dir.h"
+#include "core/unique_fd.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/backup_fixture.h"
+#include "tests/support/http_get.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/test_servers.h"
 
@@ -25,6 +27,7 @@ namespace dbkeeper {
 namespace {
 
 using namespace testing;
+using namespace std::chrono_literals;
 
 class RepositoryCopyTest : public ::testing::Test {
  protected:
@@ -229,6 +232,46 @@ TEST_F(RepositoryCopyTest, retention_is_per_repository_and_deletes_from_the_stor
   auto report = copy_target(local, target.name, *m_store, "offsite");
   EXPECT_EQ(report.bytes_sent, 0u);
   EXPECT_EQ(list_copied_backups(*m_store, target.name).size(), 1u);
+}
+
+TEST_F(RepositoryCopyTest, the_agent_copies_on_its_own_and_exports_the_lag_and_store_requests) {
+  create_mariadb_fixture("copy_daemon");
+  Target target = mariadb_target({"copy_daemon"});
+  Repository local(local_root());
+  run_full_backup(target, local, CompressionSettings{});  // taken before the agent runs: pending at its start
+  unsigned port = free_low_port();
+  auto config = write_config(target);
+  {
+    std::ofstream(config, std::ios::app) << "";
+    std::ifstream in(config);
+    std::stringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("[agent]\n"), 8, "[agent]\nlisten_address = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+    std::ofstream(config) << text;
+  }
+  AgentProcess agent(config, port);
+  auto exposition = [&] { return http_get(port, "/metrics").body; };
+  std::string lag_series = R"(dbkeeper_repository_copy_lag_seconds{target="shop",repository="offsite"})";
+  ASSERT_TRUE(eventually([&] { return list_copied_backups(*m_store, target.name).size() == 1; }, 60s)) << agent.log();
+  // The copies collector refreshes every minute; its first pass ran at start.
+  ASSERT_TRUE(eventually([&] { return sample_value(exposition(), lag_series).has_value(); }, 90s))
+      << exposition() << agent.log();
+  auto body = exposition();
+  EXPECT_GT(sample_value(body, R"(dbkeeper_storage_requests_total{repository="offsite"})").value_or(0), 0) << body;
+  EXPECT_GT(sample_value(body, R"(dbkeeper_storage_upload_bytes_total{repository="offsite"})").value_or(0), 0) << body;
+  EXPECT_EQ(body.find(k_s3_secret_key), std::string::npos) << "the secret is in /metrics";
+  EXPECT_EQ(agent.log().find(k_s3_secret_key), std::string::npos) << "the secret is in the log";
+
+  auto input = m_dir.path() / "metrics.txt";
+  auto check = ChildProcess::start(
+      ProcessSpec{.argv = {find_program("promtool").string(), "check", "metrics"}, .stdin_pipe = true});
+  {
+    UniqueFd stdin_fd = check.take_stdin();
+    write_all(stdin_fd.get(), body.data(), body.size(), "promtool stdin");
+  }
+  auto status = check.wait();
+  EXPECT_TRUE(status.success()) << check.stderr_text() << "\n" << body;
 }
 
 }  // namespace
