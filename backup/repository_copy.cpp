@@ -115,6 +115,10 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
   try {
     // Readers' lock: prune does not delete a backup while it is copied.
     auto readers = local.lock_readers(target);
+    // Holding the copy lock, nobody else writes under the target's prefix there.
+    if (auto abandoned = destination.remove_abandoned_writes(target + "/"))
+      spdlog::info("removed {} upload(s) a killed or failed copy of target '{}' left in '{}'", abandoned, target,
+                   repository_name);
     auto marker = local.target_directory(target) / k_encryption_marker;
     if (std::filesystem::exists(marker)) copier.send(marker, target + "/" + k_encryption_marker);
     auto backups = local.list(target);

@@ -117,6 +117,17 @@ class PosixStorage final : public Storage {
     return objects;
   }
 
+  std::size_t remove_abandoned_writes(const std::string& prefix) override {
+    std::size_t removed = 0;
+    std::error_code error;
+    auto directory =
+        prefix.empty() ? m_root : path_of(prefix.ends_with('/') ? prefix.substr(0, prefix.size() - 1) : prefix);
+    for (auto it = std::filesystem::recursive_directory_iterator(directory, error);
+         !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error))
+      if (it->is_regular_file() && is_temporary(it->path()) && std::filesystem::remove(it->path())) ++removed;
+    return removed;
+  }
+
   void remove(const std::vector<std::string>& keys) override {
     for (const auto& key : keys) {
       auto path = path_of(key);

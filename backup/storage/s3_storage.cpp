@@ -143,8 +143,10 @@ class S3Writer final : public ObjectWriter {
   }
 
   void collect_oldest() {
-    auto [number, etag] = m_in_flight.front().get();
+    // Out of the queue first: a part that failed is collected once, not again.
+    auto oldest = std::move(m_in_flight.front());
     m_in_flight.pop_front();
+    auto [number, etag] = oldest.get();
     m_etags[static_cast<std::size_t>(number - 1)] = etag;
   }
 
@@ -225,6 +227,35 @@ class S3Storage final : public Storage {
     } while (!token.empty());
     std::sort(objects.begin(), objects.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
     return objects;
+  }
+
+  std::size_t remove_abandoned_writes(const std::string& prefix) override {
+    std::size_t removed = 0;
+    std::string key_marker, upload_marker;
+    while (true) {
+      std::map<std::string, std::string> query{{"uploads", ""}, {"prefix", m_prefix + prefix}};
+      if (!key_marker.empty()) query["key-marker"] = key_marker;
+      if (!upload_marker.empty()) query["upload-id-marker"] = upload_marker;
+      auto response = m_client.send(S3Request{.method = "GET", .query = query, .operation = "list of open uploads"});
+      for (const auto& upload : xml_elements(response.body, "Upload", false)) {
+        auto keys = xml_elements(upload, "Key");
+        auto ids = xml_elements(upload, "UploadId");
+        if (keys.empty() || ids.empty() || !keys.front().starts_with(m_prefix + prefix)) continue;
+        m_client.send(S3Request{.method = "DELETE",
+                                .key = keys.front(),
+                                .query = {{"uploadId", ids.front()}},
+                                .operation = "abort of an abandoned upload"});
+        ++removed;
+      }
+      auto truncated = xml_elements(response.body, "IsTruncated");
+      if (truncated.empty() || truncated.front() != "true") break;
+      auto next_key = xml_elements(response.body, "NextKeyMarker");
+      auto next_upload = xml_elements(response.body, "NextUploadIdMarker");
+      if (next_key.empty() || next_upload.empty()) break;
+      key_marker = next_key.front();
+      upload_marker = next_upload.front();
+    }
+    return removed;
   }
 
   void remove(const std::vector<std::string>& keys) override {

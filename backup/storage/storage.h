@@ -58,6 +58,12 @@ class Storage {
   virtual std::vector<ObjectInfo> list(const std::string& prefix) const = 0;
   // Removes the objects; a key that does not exist is not an error.
   virtual void remove(const std::vector<std::string>& keys) = 0;
+  // Removes what writers under `prefix` left when they were killed or the
+  // store failed before they could clean up (temporary files, multipart
+  // uploads never completed nor aborted). The caller must be the only
+  // writer under `prefix` (it holds the lock of the job that writes there).
+  // Returns how many it removed.
+  virtual std::size_t remove_abandoned_writes(const std::string& prefix) = 0;
 };
 
 // The whole object as bytes: for small objects (manifests, records, state).

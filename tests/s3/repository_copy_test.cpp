@@ -274,5 +274,31 @@ TEST_F(RepositoryCopyTest, the_agent_copies_on_its_own_and_exports_the_lag_and_s
   EXPECT_TRUE(status.success()) << check.stderr_text() << "\n" << body;
 }
 
+TEST_F(RepositoryCopyTest, an_upload_the_store_died_under_is_aborted_by_the_next_copy) {
+  auto open_uploads = [&] {
+    auto response = S3Client(s3_server().settings(m_bucket))
+                        .send(S3Request{.query = {{"uploads", ""}}, .operation = "list uploads"});
+    return xml_elements(response.body, "Upload", false).size();
+  };
+  create_mariadb_fixture("copy_abandoned");
+  Target target = mariadb_target({"copy_abandoned"});
+  Repository local(local_root());
+  run_full_backup(target, local, CompressionSettings{});
+  {
+    // A copy in the middle of a large artifact when the store goes away:
+    // its abort cannot reach the store either.
+    auto writer = m_store->create(target.name + "/backups/in-flight/big.zst");
+    std::string part(6 * 1024 * 1024, 'x');
+    writer->write(std::as_bytes(std::span(part.data(), part.size())));
+    EXPECT_EQ(open_uploads(), 1u);
+    s3_server().stop_gateway();
+  }
+  s3_server().start_gateway();
+  EXPECT_EQ(open_uploads(), 1u) << "the abandoned upload is expected to be left open";
+  copy_target(local, target.name, *m_store, "offsite");
+  EXPECT_EQ(open_uploads(), 0u) << "the next copy left the abandoned upload open";
+  EXPECT_EQ(list_copied_backups(*m_store, target.name).size(), 1u);
+}
+
 }  // namespace
 }  // namespace dbkeeper
