@@ -22,7 +22,16 @@ int command_check(const Invocation& invocation) {
   nlohmann::json array = nlohmann::json::array();
   bool all_ok = true;
   for (const Target* target : targets) {
-    for (const auto& result : check_target(*target, repository)) {
+    auto results = check_target(*target, repository);
+    for (const auto& name : target->copies_to) {
+      try {
+        auto storage = open_storage(invocation.config.find_repository(name)->storage);
+        results.push_back(check_copy_repository(*target, name, *storage));
+      } catch (const std::exception& e) {
+        results.push_back({"repository-" + name, false, e.what()});
+      }
+    }
+    for (const auto& result : results) {
       all_ok = all_ok && result.ok;
       if (json_output)
         array.push_back(

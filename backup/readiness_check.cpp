@@ -116,4 +116,19 @@ std::vector<CheckResult> check_target(const Target& target, const Repository& re
   return results;
 }
 
+CheckResult check_copy_repository(const Target& target, const std::string& name, Storage& storage) {
+  std::string check = "repository-" + name;
+  std::string key = target.name + "/.dbkeeper-check-" + std::to_string(::getpid());
+  std::string probe = "dbkeeper check of target " + target.name + "\n";
+  try {
+    write_object(storage, key, probe);
+    bool same = read_object(storage, key) == probe;
+    storage.remove({key});
+    if (!same) return {check, false, storage.describe() + " returned other bytes than were written"};
+    return {check, true, storage.describe() + " takes, returns and deletes objects"};
+  } catch (const std::exception& e) {
+    return {check, false, e.what()};
+  }
+}
+
 }  // namespace dbkeeper

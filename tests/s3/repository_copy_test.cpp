@@ -300,5 +300,22 @@ TEST_F(RepositoryCopyTest, an_upload_the_store_died_under_is_aborted_by_the_next
   EXPECT_EQ(list_copied_backups(*m_store, target.name).size(), 1u);
 }
 
+TEST_F(RepositoryCopyTest, check_proves_each_copy_repository_writable_with_its_credentials) {
+  create_mariadb_fixture("copy_check");
+  Target target = mariadb_target({"copy_check"});
+  auto config = write_config(target);
+  auto good = run_dbkeeper({"check", target.name, "--config", config.string()});
+  EXPECT_NE(good.stdout_text.find("repository-offsite ok: 'offsite' (s3://" + m_bucket + "/db1"), std::string::npos)
+      << good.stdout_text << good.stderr_text;
+  EXPECT_TRUE(m_store->list("").empty()) << "check left its probe behind";
+  std::ofstream(m_dir.path() / "s3.credentials")
+      << "access_key_id = " << k_s3_access_key << "\nsecret_access_key = wrong\n";
+  auto bad = run_dbkeeper({"check", target.name, "--config", config.string()});
+  EXPECT_EQ(bad.status.code, 1);
+  EXPECT_NE(bad.stdout_text.find("repository-offsite FAIL"), std::string::npos) << bad.stdout_text;
+  EXPECT_NE(bad.stdout_text.find("SignatureDoesNotMatch"), std::string::npos) << bad.stdout_text;
+  EXPECT_EQ(bad.stdout_text.find("wrong"), std::string::npos) << "the secret is printed";
+}
+
 }  // namespace
 }  // namespace dbkeeper
