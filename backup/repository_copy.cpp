@@ -107,8 +107,11 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
   auto lock_path = local.target_directory(target) / "copies" / (repository_name + ".lock");
   std::filesystem::create_directories(lock_path.parent_path());
   auto lock = LockFile::try_acquire(lock_path);
-  if (!lock)
-    throw Error(ErrorKind::process, "a copy of target '" + target + "' to '" + repository_name + "' is running");
+  if (!lock) {
+    // The pass that runs sends what this one would have.
+    report.skipped = true;
+    return report;
+  }
   auto status = read_copy_status(local, target, repository_name);
   status.last_attempt = started;
   Copier copier(destination, report);

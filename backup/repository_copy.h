@@ -20,6 +20,7 @@ namespace dbkeeper {
 
 struct CopyReport {
   std::string repository;
+  bool skipped = false;             // another pass of the same target and repository was running: nothing done
   std::size_t backups_copied = 0;   // newly complete there
   std::size_t segments_copied = 0;  // log segments newly complete there
   std::uint64_t bytes_sent = 0;
