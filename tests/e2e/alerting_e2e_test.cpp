@@ -118,8 +118,12 @@ TEST(alerting_e2e, alerts_reach_the_webhook_and_dashboards_have_data) {
       << (dir.path() / "repository").string() << "\"\n[collectors.up]\ninterval = \"1s\"\n"
       << "[collectors.backup]\ninterval = \"1s\"\n[collectors.mysql]\ninterval = \"1s\"\n"
       << "[collectors.postgres]\ninterval = \"1s\"\n[collectors.migrations]\ninterval = \"2s\"\n"
+      << "[collectors.copies]\ninterval = \"1s\"\n"
+      << "[[repository]]\nname = \"second\"\ndriver = \"posix\"\npath = \"" << (dir.path() / "second").string()
+      << "\"\n"
       << target("shop", "mariadb", servers().mariadb.port(),
-                "databases = [\"e2e_shop\"]\n[target.schedule]\nfull = \"0 3 * * *\"\nverify = \"0 4 * * *\"\n"
+                "databases = [\"e2e_shop\"]\nrepositories = [\"local\", \"second\"]\n[target.schedule]\nfull = \"0 3 * "
+                "* *\"\nverify = \"0 4 * * *\"\n"
                 "log = \"continuous\"\n[target.backup]\nlog_archive_interval = \"1s\"\n"
                 "[[target.migrations]]\ndatabase = \"e2e_shop\"\nframework = \"laravel\"\npath = \"" +
                     (dir.path() / "migrations").string() + "\"\n")
