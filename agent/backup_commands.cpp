@@ -10,12 +10,14 @@
 
 #include "agent/cli.h"
 #include "agent/invocation.h"
+#include "agent/open_repository.h"
 #include "agent/repository_copies.h"
 #include "backup/backup_job.h"
 #include "backup/engine.h"
 #include "backup/log_archive_job.h"
 #include "backup/point_in_time.h"
 #include "backup/prune_job.h"
+#include "backup/repository_copy.h"
 #include "backup/repository_fetch.h"
 #include "backup/restore_job.h"
 #include "backup/verify_job.h"
@@ -57,24 +59,36 @@ std::vector<const Target*> selected_targets(const Invocation& invocation) {
   return targets;
 }
 
-// The repository named by --repository ("local" when not given).
-std::string repository_option(const Invocation& invocation) {
-  if (!invocation.options.count("repository")) return k_local_repository;
+// The first of a target's repositories: where its backups are made.
+std::string first_repository(const Target& target) {
+  return target.primary_repository.empty() ? std::string(k_local_repository) : target.primary_repository;
+}
+
+// The repository named by --repository (the target's first when not given).
+std::string repository_option(const Invocation& invocation, const Target& target) {
+  if (!invocation.options.count("repository")) return first_repository(target);
   auto name = invocation.options["repository"].as<std::string>();
   if (name != k_local_repository && !invocation.config.find_repository(name))
     throw UsageError("no [[repository]] is named '" + name + "'");
   return name;
 }
 
-std::unique_ptr<Storage> open_repository(const Invocation& invocation, const std::string& name) {
-  return open_storage(invocation.config.find_repository(name)->storage);
+// The repository that reads `target`'s backups from repository `name`:
+// the local one, or one with that store for the target (verifications
+// are recorded there; state, locks and records of replaced databases stay
+// local).
+Repository reading_from(const Invocation& invocation, const Target& target, const std::string& name) {
+  if (name == k_local_repository) return Repository(invocation.config.agent.repository);
+  if (name == target.primary_repository) return open_repository(invocation.config);
+  std::shared_ptr<Storage> storage = open_storage(invocation.config.find_repository(name)->storage);
+  return Repository(invocation.config.agent.repository, {{target.name, BackupStore{name, storage}}});
 }
 
 // Where a restore may read from, in order: the one --repository names, or
-// the local repository and then each copy.
+// the target's first repository and then each copy.
 std::vector<std::string> restore_sources(const Invocation& invocation, const Target& target) {
-  if (invocation.options.count("repository")) return {repository_option(invocation)};
-  std::vector<std::string> sources{k_local_repository};
+  if (invocation.options.count("repository")) return {repository_option(invocation, target)};
+  std::vector<std::string> sources{first_repository(target)};
   sources.insert(sources.end(), target.copies_to.begin(), target.copies_to.end());
   return sources;
 }
@@ -88,29 +102,12 @@ bool another_copy_may_serve(const Error& error) {
                                                 message.find("has no complete backup") != std::string::npos));
 }
 
-// A copy downloaded into <local>/.staging-XXXXXX, laid out as a repository.
-struct StagedCopy {
-  TempDir directory;
-  Repository repository;
-  std::string backup_id;
-};
-
-StagedCopy stage_copy(const Invocation& invocation, const Target& target, const std::string& name,
-                      const std::string& backup_id) {
-  std::filesystem::create_directories(invocation.config.agent.repository);
-  TempDir staging(invocation.config.agent.repository, ".staging-");
-  auto storage = open_repository(invocation, name);
-  std::string id = fetch_for_restore(*storage, target.name, backup_id, staging.path());
-  Repository repository(staging.path());
-  return StagedCopy{std::move(staging), std::move(repository), id};
-}
-
 }  // namespace
 
 int command_backup(const Invocation& invocation) {
   const Target& target = require_target(invocation);
   const auto& type = invocation.options["type"].as<std::string>();
-  Repository repository(invocation.config.agent.repository);
+  Repository repository = open_repository(invocation.config);
   if (type == "log") {
     auto pass = run_log_archive(target, repository, compression_settings(target));
     std::uint64_t stored = 0;
@@ -139,7 +136,7 @@ int command_backup(const Invocation& invocation) {
 }
 
 int command_list(const Invocation& invocation) {
-  Repository repository(invocation.config.agent.repository);
+  Repository repository = open_repository(invocation.config);
   auto targets = selected_targets(invocation);
 
   bool json_output = invocation.options["json"].as<bool>();
@@ -148,12 +145,10 @@ int command_list(const Invocation& invocation) {
   if (!json_output)
     std::printf("%-8s %-18s %-11s %-25s %9s %11s %11s  %s\n", "TARGET", "ID", "TYPE", "FINISHED", "DURATION", "RAW",
                 "STORED", "VERIFIED");
-  std::string from = repository_option(invocation);
   for (const Target* target : targets) {
+    std::string from = repository_option(invocation, *target);
     std::vector<std::string> problems;
-    auto backups = from == k_local_repository
-                       ? repository.list(target->name, &problems)
-                       : list_copied_backups(*open_repository(invocation, from), target->name, &problems);
+    auto backups = reading_from(invocation, *target, from).list(target->name, &problems);
     for (const auto& entry : backups) {
       const auto& m = entry.manifest;
       if (json_output) {
@@ -197,7 +192,7 @@ int command_list(const Invocation& invocation) {
     }
     // The log archive of a copy is read when a restore fetches it.
     LogArchive archive(repository, target->name);
-    auto segments = from == k_local_repository ? archive.segments(&problems) : std::vector<LogSegment>{};
+    auto segments = from == first_repository(*target) ? archive.segments(&problems) : std::vector<LogSegment>{};
     auto progress = archive.progress();
     auto window = recovery_window(backups, segments, progress);
     if (!segments.empty()) {
@@ -236,16 +231,13 @@ int command_list(const Invocation& invocation) {
 
 int command_verify(const Invocation& invocation) {
   const Target& target = require_target(invocation);
-  Repository repository(invocation.config.agent.repository);
-  std::string from = repository_option(invocation);
-  std::optional<StagedCopy> staged;
-  if (from != k_local_repository) {
-    // Re-read from the store: every byte is downloaded and checked again.
-    staged.emplace(stage_copy(invocation, target, from, invocation.options["backup"].as<std::string>()));
-    std::cout << "verifying the copy in repository '" << from << "'\n";
-  }
-  auto report = verify_backup(target, staged ? staged->repository : repository,
-                              staged ? staged->backup_id : invocation.options["backup"].as<std::string>(),
+  std::string from = repository_option(invocation, target);
+  // A store is re-read: every byte is downloaded and checked again.
+  Repository repository = reading_from(invocation, target, from);
+  if (from != k_local_repository)
+    std::cout << "verifying the " << (from == target.primary_repository ? "backup" : "copy") << " in repository '"
+              << from << "'\n";
+  auto report = verify_backup(target, repository, invocation.options["backup"].as<std::string>(),
                               invocation.options["restore"].as<bool>());
   for (const auto& note : report.notes) std::cout << "not compared: " << note << "\n";
   if (report.passed) {
@@ -270,7 +262,7 @@ int command_verify(const Invocation& invocation) {
 std::string repository_backup_id(const Invocation& invocation, const Target& target) {
   auto id = invocation.options["backup"].as<std::string>();
   try {
-    return Repository(invocation.config.agent.repository).find(target.name, id).manifest.id;
+    return open_repository(invocation.config).find(target.name, id).manifest.id;
   } catch (const Error&) {
     return id;
   }
@@ -306,29 +298,12 @@ int command_restore(const Invocation& invocation) {
     std::getline(std::cin, typed);
     if (typed != request.to_database) throw UsageError("not confirmed; nothing was changed");
   }
-  Repository repository(invocation.config.agent.repository);
   RestoreReport report;
   auto sources = restore_sources(invocation, target);
   for (std::size_t i = 0; i < sources.size(); ++i) {
     try {
-      if (sources[i] == k_local_repository) {
-        report = restore_backup(target, repository, request);
-      } else {
-        auto staged = stage_copy(invocation, target, sources[i], request.backup_id);
-        RestoreRequest from_copy = request;
-        from_copy.backup_id = staged.backup_id;
-        report = restore_backup(target, staged.repository, from_copy);
-        // The record of a database --force replaced belongs to the local repository (prune drops it).
-        auto replaced = staged.repository.target_directory(target.name) / "replaced";
-        if (std::filesystem::exists(replaced)) {
-          auto local_replaced = repository.target_directory(target.name) / "replaced";
-          std::filesystem::create_directories(local_replaced);
-          for (const auto& record : std::filesystem::directory_iterator(replaced))
-            std::filesystem::copy_file(record.path(), local_replaced / record.path().filename(),
-                                       std::filesystem::copy_options::overwrite_existing);
-        }
-        std::cout << "restored from repository '" << sources[i] << "'\n";
-      }
+      report = restore_backup(target, reading_from(invocation, target, sources[i]), request);
+      if (sources[i] != k_local_repository) std::cout << "restored from repository '" << sources[i] << "'\n";
       break;
     } catch (const Error& e) {
       if (i + 1 == sources.size() || !another_copy_may_serve(e)) throw;
@@ -380,14 +355,14 @@ int command_queries(const Invocation& invocation) {
 }
 
 int command_copy(const Invocation& invocation) {
-  Repository repository(invocation.config.agent.repository);
+  Repository repository = open_repository(invocation.config);
   std::string only = invocation.options.count("repository") ? invocation.options["repository"].as<std::string>() : "";
   if (!only.empty() && !invocation.config.find_repository(only))
     throw UsageError("no [[repository]] is named '" + only + "'");
   int failures = 0;
   std::size_t copied_targets = 0;
   for (const Target* target : selected_targets(invocation)) {
-    if (target->copies_to.empty()) continue;
+    if (copy_destinations(*target).empty()) continue;
     ++copied_targets;
     failures += copy_to_repositories(invocation.config, *target, repository, only);
   }
@@ -396,7 +371,7 @@ int command_copy(const Invocation& invocation) {
 }
 
 int command_prune(const Invocation& invocation) {
-  Repository repository(invocation.config.agent.repository);
+  Repository repository = open_repository(invocation.config);
   auto targets = selected_targets(invocation);
   bool dry_run = invocation.options["dry-run"].as<bool>();
   int failures = 0;

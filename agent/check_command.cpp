@@ -7,7 +7,9 @@
 
 #include "agent/cli.h"
 #include "agent/invocation.h"
+#include "agent/open_repository.h"
 #include "backup/readiness_check.h"
+#include "backup/repository_copy.h"
 
 namespace dbkeeper {
 
@@ -17,13 +19,13 @@ int command_check(const Invocation& invocation) {
     targets.push_back(&require_target(invocation));
   else
     for (const auto& target : invocation.config.targets) targets.push_back(&target);
-  Repository repository(invocation.config.agent.repository);
+  Repository repository = open_repository(invocation.config);
   bool json_output = invocation.options["json"].as<bool>();
   nlohmann::json array = nlohmann::json::array();
   bool all_ok = true;
   for (const Target* target : targets) {
     auto results = check_target(*target, repository);
-    for (const auto& name : target->copies_to) {
+    for (const auto& name : copy_destinations(*target)) {
       try {
         auto storage = open_storage(invocation.config.find_repository(name)->storage);
         results.push_back(check_copy_repository(*target, name, *storage));

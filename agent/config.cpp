@@ -466,6 +466,9 @@ std::string describe_config(const Config& config) {
       encryption +=
           ", reads with " + std::to_string(target.backup.previous_encryption_keys.size()) + " previous key(s)";
     line("encryption", encryption);
+    line("backups",
+         "made in " + (target.primary_repository.empty() ? std::string("local (") + config.agent.repository + ")"
+                                                         : target.primary_repository));
     if (!target.copies_to.empty()) {
       std::string copies;
       for (const auto& name : target.copies_to) copies += (copies.empty() ? "" : ", ") + name;

@@ -14,6 +14,7 @@
 #include "agent/http_endpoint.h"
 #include "agent/job_pool.h"
 #include "agent/log_archiver.h"
+#include "agent/open_repository.h"
 #include "agent/scheduler.h"
 #include "agent/service_notifier.h"
 #include "agent/version.h"
@@ -131,7 +132,7 @@ class Daemon {
   static void clean_up_interrupted(const Config& config) {
     // A backup killed with the previous agent left a ".partial" directory;
     // it is never listed, and this is where it goes away.
-    Repository repository(config.agent.repository);
+    Repository repository = open_repository(config);
     for (const auto& target : config.targets) {
       try {
         repository.clean_up_interrupted(target.name);
@@ -152,7 +153,8 @@ class Daemon {
   }
 
   void start_collectors(const Config& config) {
-    CollectorPlan plan{config.collectors, BuildIdentity{k_version, k_revision}, config.agent.repository, m_status};
+    CollectorPlan plan{config.collectors, BuildIdentity{k_version, k_revision},
+                       std::make_shared<const Repository>(open_repository(config)), m_status};
     m_runner = std::make_shared<CollectorRunner>(m_config->targets, plan);
     m_runner->start();
     m_metrics->set(m_runner);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/open_repository.h"
 #include "agent/repository_copies.h"
 #include "backup/backup_job.h"
 #include "backup/log_archive_job.h"
@@ -25,7 +26,7 @@ LogArchiver::~LogArchiver() {
 }
 
 void LogArchiver::loop(const Target& target) {
-  Repository repository(m_config->agent.repository);
+  Repository repository = open_repository(*m_config);
   bool failing = false;
   std::unique_lock lock(m_mutex);
   while (!m_stopping && !stop_requested()) {

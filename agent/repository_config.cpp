@@ -140,18 +140,18 @@ void read_target_repositories(TomlTableReader& reader, const Config& config, Tar
     const auto& name = (*names)[i];
     if (!seen.insert(name).second) {
       reader.problem("repositories", "repository \"" + name + "\" is listed twice");
-    } else if (i == 0 && name != k_local_repository) {
-      reader.problem("repositories",
-                     "the first repository must be \"local\" ([agent] repository): backups are made there and "
-                     "copied to the others");
     } else if (i > 0 && name == k_local_repository) {
-      reader.problem("repositories", "\"local\" must come first");
-    } else if (i > 0 && !config.find_repository(name)) {
+      reader.problem("repositories",
+                     "\"local\" can only be first: a target whose backups are made in another repository keeps "
+                     "none of them locally");
+    } else if (name != k_local_repository && !config.find_repository(name)) {
       std::string known;
       for (const auto& repository : config.repositories) known += (known.empty() ? "" : ", ") + repository.name;
       reader.problem("repositories",
                      "no [[repository]] is named \"" + name + "\"" +
                          (known.empty() ? std::string(" (none is configured)") : " (known: " + known + ")"));
+    } else if (i == 0 && name != k_local_repository) {
+      target.primary_repository = name;
     } else if (i > 0) {
       target.copies_to.push_back(name);
     }

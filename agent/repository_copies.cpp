@@ -9,7 +9,7 @@ namespace dbkeeper {
 
 int copy_to_repositories(const Config& config, const Target& target, const Repository& local, const std::string& only) {
   int failures = 0;
-  for (const auto& name : target.copies_to) {
+  for (const auto& name : copy_destinations(target)) {
     if (!only.empty() && name != only) continue;
     const auto* repository = config.find_repository(name);
     if (!repository) continue;  // the configuration checks this

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 
+#include "agent/open_repository.h"
 #include "agent/repository_copies.h"
 #include "backup/backup_job.h"
 #include "backup/prune_job.h"
+#include "backup/repository_copy.h"
 #include "backup/verify_job.h"
 #include "core/stop_request.h"
 
@@ -75,7 +77,7 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, JobPool& pool, bool c
     for (const auto& entry : m_entries) catch_up(entry);
   // Copies the previous agent did not finish (an outage, a restart) catch up now.
   for (const auto& target : m_config->targets)
-    if (!target.copies_to.empty()) submit(Entry{&target, "copy", CronExpression::parse("* * * * *"), now});
+    if (!copy_destinations(target).empty()) submit(Entry{&target, "copy", CronExpression::parse("* * * * *"), now});
   m_thread = std::thread([this] { loop(); });
 }
 
@@ -105,7 +107,7 @@ void Scheduler::catch_up(const Entry& entry) {
   auto after_next = entry.cron.next_after(entry.next);
   if (!after_next) return;
   auto period = *after_next - entry.next;
-  Repository repository(m_config->agent.repository);
+  Repository repository = open_repository(*m_config);
   std::optional<TimePoint> last;
   for (const auto& backup : repository.list(entry.target->name)) {
     if (entry.kind == "full backup" && backup.manifest.type == "full") last = backup.manifest.finished_at;
@@ -127,7 +129,7 @@ void Scheduler::submit(const Entry& entry) {
   auto config = m_config;  // running jobs keep their configuration alive across reloads
   auto next_run = entry.cron.next_after(Clock::now() + std::chrono::minutes(1));
   m_pool.submit(target.name, kind, [config, &target, kind, next_run] {
-    Repository repository(config->agent.repository);
+    Repository repository = open_repository(*config);
     auto backoff = std::chrono::minutes(1);
     for (int attempt = 0;; ++attempt) {
       try {

@@ -8,6 +8,7 @@
 #include "backup/backup_chain.h"
 #include "backup/client_credentials.h"
 #include "backup/metadata_mac.h"
+#include "backup/untrusted_input.h"
 #include "core/error.h"
 #include "core/temp_dir.h"
 
@@ -62,6 +63,14 @@ void record_backup_attempt(const Repository& repository, const std::string& targ
 
 namespace {
 
+// A store that holds a target's backups holds its encryption marker too,
+// before the first manifest that needs it, so that it alone can restore.
+void publish_encryption_marker(const Target& target, const Repository& repository, const BackupStore& store) {
+  auto marker = read_repository_file(repository.target_directory(target.name) / "encryption.json");
+  std::string key = target.name + "/encryption.json";
+  if (marker && !store.storage->stat(key)) write_object(*store.storage, key, *marker);
+}
+
 // Lock, clean up, dump into a partial directory, write the manifest, move
 // it into place, count the attempt. `parent` is set for an incremental.
 BackupReport take_backup(const Target& target, const Repository& repository, const CompressionSettings& compression,
@@ -79,7 +88,7 @@ BackupReport take_backup(const Target& target, const Repository& repository, con
       spdlog::info("{} backup {} of target '{}' started", type, partial.id(), target.name);
 
     TempDir private_directory = credentials_directory();
-    BackupWorkspace workspace{partial.directory(), private_directory.path(), compression};
+    BackupWorkspace workspace{partial.artifacts(), private_directory.path(), compression};
     DumpResult dump =
         parent ? engine->dump_incremental(target, parent->manifest, workspace) : engine->dump_full(target, workspace);
 
@@ -102,6 +111,7 @@ BackupReport take_backup(const Target& target, const Repository& repository, con
     manifest.log_position = dump.position;
     manifest.row_count_source = dump.row_count_source;
     seal_manifest(target, repository, manifest);
+    if (const auto* store = repository.backup_store(target.name)) publish_encryption_marker(target, repository, *store);
     auto directory = partial.commit(manifest);
     record_backup_attempt(repository, target.name, type, started, nullptr);
     spdlog::info("{} backup {} of target '{}' finished in {:.1f} s: {} bytes stored from {} bytes", type, manifest.id,

@@ -53,11 +53,11 @@ std::unique_ptr<DecryptingSink> decryptor_for(const ArtifactRecord& artifact, co
 
 }  // namespace
 
-ArtifactWriter::ArtifactWriter(const std::filesystem::path& file, const CompressionSettings& settings,
+ArtifactWriter::ArtifactWriter(std::unique_ptr<ByteSink> destination, const CompressionSettings& settings,
                                const Secret* encryption_key)
     : m_settings(settings),
-      m_file(file),
-      m_hasher(&m_file),
+      m_destination(std::move(destination)),
+      m_hasher(m_destination.get()),
       m_encryptor(encryption_key ? std::make_unique<EncryptingSink>(m_hasher, *encryption_key) : nullptr),
       m_compressor(m_encryptor ? static_cast<ByteSink&>(*m_encryptor) : m_hasher, settings) {}
 
@@ -70,15 +70,15 @@ void ArtifactWriter::describe(ArtifactRecord& artifact) const {
   artifact.sha256 = m_hasher.hex_digest();
 }
 
-void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const CompressionSettings& settings,
-                      const Secret* encryption_key, ArtifactRecord& artifact, ByteSink* observer,
-                      const std::string& context) {
+void dump_to_artifact(const ProcessSpec& tool, std::unique_ptr<ByteSink> destination,
+                      const CompressionSettings& settings, const Secret* encryption_key, ArtifactRecord& artifact,
+                      ByteSink* observer, const std::string& context) {
   ProcessSpec spec = tool;
   spec.stdout_to = ProcessOutput::pipe();
   spec.stderr_to = ProcessOutput::pipe();
   ChildProcess child = ChildProcess::start(spec);
 
-  ArtifactWriter compressor(file, settings, encryption_key);
+  ArtifactWriter compressor(std::move(destination), settings, encryption_key);
   // The observer sees the raw stream first and hands it on to compression.
   struct Forward final : ByteSink {
     ByteSink* observer;

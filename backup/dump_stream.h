@@ -23,7 +23,10 @@ namespace dbkeeper {
 // bytes as stored, so a copy can be checked without the key.
 class ArtifactWriter final : public ByteSink {
  public:
-  ArtifactWriter(const std::filesystem::path& file, const CompressionSettings& settings, const Secret* encryption_key);
+  // Writes into `destination` (a file, an object being uploaded), which
+  // finish() finishes.
+  ArtifactWriter(std::unique_ptr<ByteSink> destination, const CompressionSettings& settings,
+                 const Secret* encryption_key);
   void write(std::span<const std::byte> data) override { m_compressor.write(data); }
   void finish() override { m_compressor.finish(); }
   // After finish(): the compression, encryption, sizes and checksum.
@@ -31,7 +34,7 @@ class ArtifactWriter final : public ByteSink {
 
  private:
   CompressionSettings m_settings;
-  FileSink m_file;
+  std::unique_ptr<ByteSink> m_destination;
   Sha256Sink m_hasher;
   std::unique_ptr<EncryptingSink> m_encryptor;
   ZstdCompressor m_compressor;
@@ -39,9 +42,9 @@ class ArtifactWriter final : public ByteSink {
 
 // stdout of `tool` -> [observer] -> ArtifactWriter. Fills the sizes,
 // checksum, compression and encryption of `artifact`.
-void dump_to_artifact(const ProcessSpec& tool, const std::filesystem::path& file, const CompressionSettings& settings,
-                      const Secret* encryption_key, ArtifactRecord& artifact, ByteSink* observer,
-                      const std::string& context);
+void dump_to_artifact(const ProcessSpec& tool, std::unique_ptr<ByteSink> destination,
+                      const CompressionSettings& settings, const Secret* encryption_key, ArtifactRecord& artifact,
+                      ByteSink* observer, const std::string& context);
 
 // `file` -> [decrypt] -> zstd -d -> stdin of `tool`. The caller has checked
 // the checksum.

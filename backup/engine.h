@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backup/artifact_store.h"
 #include "backup/log_archive.h"
 #include "backup/manifest.h"
 #include "backup/pipeline/zstd_compressor.h"
@@ -25,10 +26,11 @@ struct ServerIdentity {
   std::string version;
 };
 
-// Where a dump writes: the backup's directory for artifacts and a private
-// (0700) directory for credential files.
+// Where a dump writes: the backup's artifacts (a local directory or the
+// primary repository's store) and a private (0700) directory for
+// credential files.
 struct BackupWorkspace {
-  std::filesystem::path directory;
+  ArtifactStore& artifacts;
   std::filesystem::path private_directory;
   CompressionSettings compression;
 };

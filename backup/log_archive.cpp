@@ -187,7 +187,7 @@ void LogArchive::store(const fs::path& source, LogSegment& segment, const Compre
   std::error_code ignored;
   fs::remove(partial, ignored);
   try {
-    ArtifactWriter writer(partial, settings, encryption_key);
+    ArtifactWriter writer(std::make_unique<FileSink>(partial), settings, encryption_key);
     pump_file(source, writer);
     writer.describe(segment.artifact);
     if (::rename(partial.c_str(), data.c_str()) != 0)

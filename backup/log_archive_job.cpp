@@ -28,8 +28,9 @@ LogArchivePass run_log_archive(const Target& target, const Repository& repositor
     // Raw logs wait here before compression: beside the archive, on its
     // filesystem, not in a small /tmp.
     TempDir work(archive.directory(), ".pass-");
-    auto pass = engine->archive_logs(target, archive, start_files,
-                                     BackupWorkspace{archive.directory(), work.path(), compression});
+    DirectoryArtifactStore artifacts(archive.directory());
+    auto pass =
+        engine->archive_logs(target, archive, start_files, BackupWorkspace{artifacts, work.path(), compression});
     record_backup_attempt(repository, target.name, type, started, nullptr);
     for (const auto& segment : pass.stored)
       spdlog::info("archived binary log '{}' of target '{}': {} bytes stored from {}", segment.name, target.name,

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -56,7 +57,71 @@ RunCounters counters_from_json(const json& j) {
   return c;
 }
 
+// Fills `backup.verification` from a verification.json.
+void read_verification(const std::string& text, BackupEntry& backup, std::vector<std::string>* problems) {
+  try {
+    auto j = parse_untrusted_json(text, "verification of '" + backup.manifest.id + "'");
+    VerificationRecord record;
+    record.passed = j.at("passed");
+    record.result = j.value("result", record.passed ? "passed" : "failed");
+    record.restored = j.at("restored");
+    record.started_at = parse_utc(j.at("started_at"));
+    record.finished_at = parse_utc(j.at("finished_at"));
+    record.reason = j.value("reason", "");
+    backup.verification = record;
+  } catch (const std::exception& e) {
+    if (problems) problems->push_back("verification of '" + backup.manifest.id + "' unreadable: " + e.what());
+  }
+}
+
+std::string verification_to_json(const VerificationRecord& record) {
+  json j{{"result", record.result},
+         {"passed", record.passed},
+         {"restored", record.restored},
+         {"started_at", format_utc(record.started_at)},
+         {"finished_at", format_utc(record.finished_at)},
+         {"duration_seconds", record.duration_seconds()},
+         {"reason", record.reason}};
+  return j.dump(2) + "\n";
+}
+
+// Counts a backup killed before it finished (its leftovers found later).
+void count_killed_backup(const Repository& repository, const std::string& target, std::string type,
+                         const std::string& id) {
+  if (type != "full" && type != "incremental") type = "full";
+  try {
+    repository.update_state(target, [&](TargetState& state) {
+      auto& counters = state.backups[type];
+      ++counters.failure;
+      ++counters.failures_by_reason["process"];
+      counters.last_failure = type + " backup " + id + " was killed before it finished";
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("unable to count the killed {} backup {} of target '{}': {}", type, id, target, e.what());
+  }
+}
+
+// A stored backup's objects by name ("manifest.json", "shop.sql.zst"), by id.
+using StoredBackups = std::map<std::string, std::map<std::string, ObjectInfo>>;
+
+StoredBackups stored_backups(const Storage& storage, const std::string& target) {
+  StoredBackups backups;
+  std::string prefix = target + "/backups/";
+  for (auto& object : storage.list(prefix)) {
+    std::string rest = object.key.substr(prefix.size());
+    auto slash = rest.find('/');
+    if (slash == std::string::npos || slash == 0) continue;
+    backups[rest.substr(0, slash)][rest.substr(slash + 1)] = std::move(object);
+  }
+  return backups;
+}
+
 }  // namespace
+
+struct Repository::ObjectCache {
+  std::mutex mutex;
+  std::map<std::string, CachedObject> objects;  // by key
+};
 
 std::string backup_id_for(TimePoint time) {
   std::time_t t = std::chrono::system_clock::to_time_t(time);
@@ -70,22 +135,61 @@ std::string backup_id_for(TimePoint time) {
 // ------------------------------------------------------------ PartialBackup
 
 PartialBackup::PartialBackup(std::string id, fs::path directory, fs::path final_directory)
-    : m_id(std::move(id)), m_directory(std::move(directory)), m_final_directory(std::move(final_directory)) {}
+    : m_id(std::move(id)),
+      m_directory(std::move(directory)),
+      m_final_directory(std::move(final_directory)),
+      m_artifacts(std::make_unique<DirectoryArtifactStore>(m_directory)) {}
+
+PartialBackup::PartialBackup(std::string id, Storage& storage, const std::string& prefix, TempDir staging)
+    : m_id(std::move(id)), m_staging(std::move(staging)) {
+  auto objects = std::make_unique<ObjectArtifactStore>(storage, prefix, m_staging->path());
+  m_objects = objects.get();
+  m_artifacts = std::move(objects);
+}
 
 PartialBackup::PartialBackup(PartialBackup&& other) noexcept
     : m_id(std::move(other.m_id)),
       m_directory(std::exchange(other.m_directory, {})),
       m_final_directory(std::move(other.m_final_directory)),
+      m_artifacts(std::move(other.m_artifacts)),
+      m_objects(std::exchange(other.m_objects, nullptr)),
+      m_staging(std::move(other.m_staging)),
       m_committed(other.m_committed) {}
 
 PartialBackup::~PartialBackup() {
-  if (m_committed || m_directory.empty()) return;
+  if (m_committed) return;
+  if (m_objects) {
+    // What a failed backup wrote goes again; what a killed one wrote, the
+    // next backup removes (Repository::remove_partial_backups).
+    std::vector<std::string> keys(m_objects->written().begin(), m_objects->written().end());
+    keys.push_back(m_objects->prefix() + k_attempt);
+    try {
+      m_objects->storage().remove(keys);
+    } catch (const std::exception& e) {
+      spdlog::warn("unable to remove what the failed backup {} wrote to {} (the next backup will): {}", m_id,
+                   m_objects->storage().describe(), e.what());
+    }
+    return;
+  }
+  if (m_directory.empty()) return;
   std::error_code ignored;
   fs::remove_all(m_directory, ignored);
 }
 
 fs::path PartialBackup::commit(const BackupManifest& manifest) {
   std::string text = manifest_to_json(manifest);
+  if (m_objects) {
+    // The copy first: whenever manifest.json exists, so does its copy.
+    m_objects->write(k_manifest_copy, text);
+    m_objects->write(k_manifest, text);
+    m_committed = true;
+    try {
+      m_objects->storage().remove({m_objects->prefix() + k_attempt});
+    } catch (const std::exception& e) {
+      spdlog::warn("backup {} is complete; its attempt marker stays until the next backup: {}", m_id, e.what());
+    }
+    return {};
+  }
   std::error_code ignored;
   fs::remove(m_directory / k_attempt, ignored);  // only a partial backup needs it
   // The copy first: whenever manifest.json exists, so does its copy.
@@ -100,7 +204,52 @@ fs::path PartialBackup::commit(const BackupManifest& manifest) {
 
 // --------------------------------------------------------------- Repository
 
-Repository::Repository(fs::path root) : m_root(std::move(root)) {}
+Repository::Repository(fs::path root) : m_root(std::move(root)), m_cache(std::make_shared<ObjectCache>()) {}
+
+Repository::Repository(fs::path root, std::map<std::string, BackupStore> stores)
+    : m_root(std::move(root)), m_stores(std::move(stores)), m_cache(std::make_shared<ObjectCache>()) {}
+
+const BackupStore* Repository::backup_store(const std::string& target) const {
+  auto it = m_stores.find(target);
+  return it == m_stores.end() ? nullptr : &it->second;
+}
+
+std::string Repository::read_cached(const Storage& storage, const ObjectInfo& object) const {
+  {
+    std::lock_guard lock(m_cache->mutex);
+    auto it = m_cache->objects.find(object.key);
+    if (it != m_cache->objects.end() && it->second.size == object.size && it->second.modified == object.modified)
+      return it->second.text;
+  }
+  std::string text = read_object(storage, object.key);
+  std::lock_guard lock(m_cache->mutex);
+  m_cache->objects[object.key] = CachedObject{object.size, object.modified, text};
+  return text;
+}
+
+std::size_t Repository::remove_stored_leftovers(const BackupStore& store, const std::string& target) const {
+  std::size_t removed = 0;
+  for (const auto& [id, objects] : stored_backups(*store.storage, target)) {
+    if (objects.count(k_manifest)) continue;
+    // No manifest: a backup killed before it finished (it left its
+    // attempt marker), or a deletion cut short.
+    std::vector<std::string> keys;
+    for (const auto& [name, object] : objects) keys.push_back(object.key);
+    if (auto attempt = objects.find(k_attempt); attempt != objects.end()) {
+      std::string noted = read_object(*store.storage, attempt->second.key);
+      count_killed_backup(*this, target, noted.substr(0, noted.find('\n')), id);
+      spdlog::info("removing backup {} of target '{}' from repository '{}': it was interrupted", id, target,
+                   store.name);
+    } else {
+      spdlog::info("finishing the deletion of backup {} of target '{}' in repository '{}'", id, target, store.name);
+    }
+    store.storage->remove(keys);
+    ++removed;
+  }
+  // Holding the target's lock, no other backup writes there.
+  removed += store.storage->remove_abandoned_writes(target + "/backups/");
+  return removed;
+}
 
 fs::path Repository::target_directory(const std::string& target) const {
   return m_root / target;
@@ -143,6 +292,7 @@ std::optional<std::string> Repository::backup_running(const std::string& target)
 
 std::size_t Repository::remove_partial_backups(const std::string& target) const {
   std::size_t removed = 0;
+  if (const auto* store = backup_store(target)) removed += remove_stored_leftovers(*store, target);
   fs::path backups = target_directory(target) / "backups";
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(backups, error)) {
@@ -153,19 +303,8 @@ std::size_t Repository::remove_partial_backups(const std::string& target) const 
       // A failed backup removes its own partial directory; one left behind
       // was killed (SIGKILL, power loss) and never counted: count it now.
       auto noted = read_text(entry.path() / k_attempt);
-      std::string type = noted ? noted->substr(0, noted->find('\n')) : "full";
-      if (type != "full" && type != "incremental") type = "full";
-      std::string id = entry.path().stem().string();
-      try {
-        update_state(target, [&](TargetState& state) {
-          auto& counters = state.backups[type];
-          ++counters.failure;
-          ++counters.failures_by_reason["process"];
-          counters.last_failure = type + " backup " + id + " was killed before it finished";
-        });
-      } catch (const std::exception& e) {
-        spdlog::error("unable to count the killed {} backup {} of target '{}': {}", type, id, target, e.what());
-      }
+      count_killed_backup(*this, target, noted ? noted->substr(0, noted->find('\n')) : "full",
+                          entry.path().stem().string());
     }
     fs::remove_all(entry.path(), error);
     if (error) throw Error(ErrorKind::io, "unable to remove '" + entry.path().string() + "': " + error.message());
@@ -176,7 +315,8 @@ std::size_t Repository::remove_partial_backups(const std::string& target) const 
 
 std::size_t Repository::clean_up_interrupted(const std::string& target) const {
   fs::path directory = target_directory(target);
-  if (!fs::exists(directory / "backups")) return 0;
+  if (!fs::exists(directory / "backups") && !backup_store(target)) return 0;
+  fs::create_directories(directory);
   auto lock = LockFile::try_acquire(directory / "lock", "cleanup");
   if (!lock) return 0;
   return remove_partial_backups(target);
@@ -188,10 +328,19 @@ PartialBackup Repository::begin_backup(const std::string& target, TimePoint now,
   // Ids are per second; a second backup within the same second takes the next one.
   std::string newest;
   for (const auto& entry : fs::directory_iterator(backups)) newest = std::max(newest, entry.path().stem().string());
+  const auto* store = backup_store(target);
+  if (store)
+    for (const auto& [id, objects] : stored_backups(*store->storage, target)) newest = std::max(newest, id);
   std::string id = backup_id_for(now);
   while (id <= newest) {
     now += std::chrono::seconds(1);
     id = backup_id_for(now);
+  }
+  if (store) {
+    std::string prefix = target + "/backups/" + id + "/";
+    // Noted first, so that a backup killed before it finished is found and counted.
+    write_object(*store->storage, prefix + k_attempt, type + "\n");
+    return PartialBackup(id, *store->storage, prefix, TempDir(target_directory(target), ".upload-"));
   }
   fs::path partial = backups / (id + k_partial_suffix);
   if (::mkdir(partial.c_str(), 0750) != 0) throw_system_error("unable to create '" + partial.string() + "'", errno);
@@ -200,7 +349,45 @@ PartialBackup Repository::begin_backup(const std::string& target, TimePoint now,
   return result;
 }
 
+std::vector<BackupEntry> Repository::list_stored(const BackupStore& store, const std::string& target,
+                                                 std::vector<std::string>* problems) const {
+  std::vector<BackupEntry> entries;
+  for (const auto& [id, objects] : stored_backups(*store.storage, target)) {
+    // Only a manifest.json makes a backup; the rest are partial or half deleted.
+    auto manifest_object = objects.find(k_manifest);
+    if (manifest_object == objects.end()) continue;
+    std::optional<BackupManifest> manifest;
+    std::string failure;
+    for (const char* name : {k_manifest, k_manifest_copy}) {
+      auto object = objects.find(name);
+      if (object == objects.end()) {
+        failure = std::string(name) + " is missing";
+        continue;
+      }
+      try {
+        manifest = manifest_from_json(read_cached(*store.storage, object->second));
+        if (manifest->id != id)
+          throw Error(ErrorKind::integrity, "it names backup '" + manifest->id + "'; refused as tampering");
+        break;
+      } catch (const Error& e) {
+        manifest.reset();
+        failure = std::string(name) + ": " + e.what();
+      }
+    }
+    if (!manifest) {
+      if (problems) problems->push_back("backup '" + id + "' in repository '" + store.name + "' skipped: " + failure);
+      continue;
+    }
+    BackupEntry backup{{}, std::move(*manifest), std::nullopt};
+    if (auto record = objects.find(k_verification); record != objects.end())
+      read_verification(read_cached(*store.storage, record->second), backup, problems);
+    entries.push_back(std::move(backup));
+  }
+  return entries;
+}
+
 std::vector<BackupEntry> Repository::list(const std::string& target, std::vector<std::string>* problems) const {
+  if (const auto* store = backup_store(target)) return list_stored(*store, target, problems);
   std::vector<BackupEntry> entries;
   fs::path backups = target_directory(target) / "backups";
   std::error_code error;
@@ -228,21 +415,7 @@ std::vector<BackupEntry> Repository::list(const std::string& target, std::vector
       continue;
     }
     BackupEntry backup{entry.path(), std::move(*manifest), std::nullopt};
-    if (auto text = read_text(entry.path() / k_verification)) {
-      try {
-        auto j = parse_untrusted_json(*text, "verification of '" + backup.manifest.id + "'");
-        VerificationRecord record;
-        record.passed = j.at("passed");
-        record.result = j.value("result", record.passed ? "passed" : "failed");
-        record.restored = j.at("restored");
-        record.started_at = parse_utc(j.at("started_at"));
-        record.finished_at = parse_utc(j.at("finished_at"));
-        record.reason = j.value("reason", "");
-        backup.verification = record;
-      } catch (const std::exception& e) {
-        if (problems) problems->push_back("verification of '" + backup.manifest.id + "' unreadable: " + e.what());
-      }
-    }
+    if (auto text = read_text(entry.path() / k_verification)) read_verification(*text, backup, problems);
     entries.push_back(std::move(backup));
   }
   std::sort(entries.begin(), entries.end(),
@@ -272,6 +445,16 @@ std::vector<std::string> Repository::targets() const {
 }
 
 void Repository::delete_backup(const BackupEntry& entry) const {
+  if (const auto* store = backup_store(entry.manifest.target)) {
+    // The manifest first: from then on it is no backup, and what is left
+    // is removed by the next backup if this is cut short.
+    std::string prefix = entry.manifest.target + "/backups/" + entry.manifest.id + "/";
+    store->storage->remove({prefix + k_manifest});
+    std::vector<std::string> rest;
+    for (const auto& object : store->storage->list(prefix)) rest.push_back(object.key);
+    store->storage->remove(rest);
+    return;
+  }
   fs::path doomed = entry.directory;
   doomed += k_deleting_suffix;
   if (::rename(entry.directory.c_str(), doomed.c_str()) != 0)
@@ -283,15 +466,14 @@ void Repository::delete_backup(const BackupEntry& entry) const {
 }
 
 void Repository::record_verification(const BackupEntry& entry, const VerificationRecord& record) const {
+  if (const auto* store = backup_store(entry.manifest.target)) {
+    std::string key = entry.manifest.target + "/backups/" + entry.manifest.id + "/" + k_verification;
+    if (record.result == "could-not-run" && store->storage->stat(key)) return;
+    write_object(*store->storage, key, verification_to_json(record));
+    return;
+  }
   if (record.result == "could-not-run" && fs::exists(entry.directory / k_verification)) return;
-  json j{{"result", record.result},
-         {"passed", record.passed},
-         {"restored", record.restored},
-         {"started_at", format_utc(record.started_at)},
-         {"finished_at", format_utc(record.finished_at)},
-         {"duration_seconds", record.duration_seconds()},
-         {"reason", record.reason}};
-  write_file_atomically(entry.directory / k_verification, j.dump(2) + "\n", 0640);
+  write_file_atomically(entry.directory / k_verification, verification_to_json(record), 0640);
 }
 
 TargetState target_state_from_json(const std::string& text, const std::string& target) {
@@ -335,6 +517,8 @@ void Repository::update_state(const std::string& target, const std::function<voi
 
 std::uint64_t Repository::stored_bytes(const std::string& target) const {
   std::uint64_t total = 0;
+  if (const auto* store = backup_store(target))
+    for (const auto& object : store->storage->list(target + "/backups/")) total += object.size;
   for (const char* area : {"backups", "log"}) {
     std::error_code error;
     for (auto it = fs::recursive_directory_iterator(target_directory(target) / area, error);

@@ -12,6 +12,12 @@
 // A backup directory is complete only when it has a valid manifest and no
 // ".partial" suffix; everything else is never listed and is removed by the
 // next backup of that target.
+//
+// A target whose first repository is another store (an S3 bucket: its
+// BackupStore) keeps its backups there, in the same layout, streamed
+// straight into objects, manifests last: a backup exists there when, and
+// only when, its manifest.json object does. Its locks, state, log archive
+// and records stay under the local root.
 
 #include <filesystem>
 #include <functional>
@@ -20,9 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "backup/artifact_store.h"
 #include "backup/manifest.h"
+#include "backup/storage/storage.h"
 #include "core/error.h"
 #include "core/lock_file.h"
+#include "core/temp_dir.h"
 
 namespace dbkeeper {
 
@@ -41,7 +50,7 @@ struct VerificationRecord {
 };
 
 struct BackupEntry {
-  std::filesystem::path directory;
+  std::filesystem::path directory;  // empty for a backup in a BackupStore
   BackupManifest manifest;
   std::optional<VerificationRecord> verification;
 };
@@ -65,6 +74,13 @@ struct TargetState {
 
 class Repository;
 
+// The store a target's backups go to first, when it is not the local
+// repository: a [[repository]] entry, opened once.
+struct BackupStore {
+  std::string name;  // the [[repository]] name, for messages
+  std::shared_ptr<Storage> storage;
+};
+
 // Another backup (or prune) of the target holds its lock: nothing was
 // attempted, so this is counted as skipped, never as a failure.
 class TargetBusy : public Error {
@@ -80,17 +96,26 @@ class PartialBackup {
   ~PartialBackup();
 
   const std::string& id() const { return m_id; }
+  // Local backups: the partial directory (empty for a BackupStore).
   const std::filesystem::path& directory() const { return m_directory; }
+  // Where the engine writes the artifacts.
+  ArtifactStore& artifacts() { return *m_artifacts; }
   // Writes both manifest copies (fsynced), renames the directory into place
-  // and fsyncs the parent. Returns the final directory.
+  // and fsyncs the parent. Returns the final directory. In a BackupStore:
+  // writes the two manifest objects, manifest.json last, and returns an
+  // empty path.
   std::filesystem::path commit(const BackupManifest& manifest);
 
  private:
   friend class Repository;
   PartialBackup(std::string id, std::filesystem::path directory, std::filesystem::path final_directory);
+  PartialBackup(std::string id, Storage& storage, const std::string& prefix, TempDir staging);
   std::string m_id;
   std::filesystem::path m_directory;
   std::filesystem::path m_final_directory;
+  std::unique_ptr<ArtifactStore> m_artifacts;
+  ObjectArtifactStore* m_objects = nullptr;  // m_artifacts, in a BackupStore
+  std::optional<TempDir> m_staging;          // directory artifacts on their way to the store
   bool m_committed = false;
 };
 
@@ -101,6 +126,11 @@ TargetState target_state_from_json(const std::string& text, const std::string& t
 class Repository {
  public:
   explicit Repository(std::filesystem::path root);
+  // With the stores of the targets whose backups go elsewhere first, by target.
+  Repository(std::filesystem::path root, std::map<std::string, BackupStore> stores);
+
+  // The store `target`'s backups live in; nullptr when they are local.
+  const BackupStore* backup_store(const std::string& target) const;
 
   const std::filesystem::path& root() const { return m_root; }
   std::filesystem::path target_directory(const std::string& target) const;
@@ -150,7 +180,23 @@ class Repository {
   std::uint64_t stored_bytes(const std::string& target) const;
 
  private:
+  struct CachedObject {
+    std::uint64_t size = 0;
+    std::chrono::system_clock::time_point modified;
+    std::string text;
+  };
+  struct ObjectCache;
+
+  std::vector<BackupEntry> list_stored(const BackupStore& store, const std::string& target,
+                                       std::vector<std::string>* problems) const;
+  std::string read_cached(const Storage& storage, const ObjectInfo& object) const;
+  std::size_t remove_stored_leftovers(const BackupStore& store, const std::string& target) const;
+
   std::filesystem::path m_root;
+  std::map<std::string, BackupStore> m_stores;
+  // Manifests and records of stored backups, by key: a collector lists the
+  // store every interval but reads each manifest once.
+  std::shared_ptr<ObjectCache> m_cache;
 };
 
 // "20261125T174000Z": sortable, UTC, one per second.

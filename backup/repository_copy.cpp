@@ -60,6 +60,14 @@ class Copier {
  public:
   Copier(Storage& destination, CopyReport& report) : m_destination(destination), m_report(report) {}
 
+  // Sends `object` of `source` as `key`, the same way.
+  void relay(const Storage& source, const ObjectInfo& object, const std::string& key) {
+    if (auto there = m_destination.stat(key); there && there->size == object.size) return;
+    auto writer = m_destination.create(key);
+    source.read(object.key, *writer);  // finish() commits
+    m_report.bytes_sent += object.size;
+  }
+
   // Sends `file` as `key` unless an object of its size is there already.
   void send(const std::filesystem::path& file, const std::string& key) {
     auto size = std::filesystem::file_size(file);
@@ -75,6 +83,13 @@ class Copier {
 };
 
 }  // namespace
+
+std::vector<std::string> copy_destinations(const Target& target) {
+  std::vector<std::string> names;
+  if (!target.primary_repository.empty()) names.push_back(target.primary_repository);
+  names.insert(names.end(), target.copies_to.begin(), target.copies_to.end());
+  return names;
+}
 
 CopyStatus read_copy_status(const Repository& local, const std::string& target, const std::string& repository_name) {
   CopyStatus status;
@@ -118,8 +133,12 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
   try {
     // Readers' lock: prune does not delete a backup while it is copied.
     auto readers = local.lock_readers(target);
-    // Holding the copy lock, nobody else writes under the target's prefix there.
-    if (auto abandoned = destination.remove_abandoned_writes(target + "/"))
+    const auto* source = local.backup_store(target);
+    // The store the backups are made in gets the log segments only; a
+    // backup may be writing under backups/ there right now.
+    bool into_source = source && source->name == repository_name;
+    // Holding the copy lock, nobody else writes under that prefix there.
+    if (auto abandoned = destination.remove_abandoned_writes(target + (into_source ? "/log/" : "/")))
       spdlog::info("removed {} upload(s) a killed or failed copy of target '{}' left in '{}'", abandoned, target,
                    repository_name);
     auto marker = local.target_directory(target) / k_encryption_marker;
@@ -130,9 +149,26 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
     std::erase_if(status.copied_backups, [&](const std::string& id) { return !local_ids.count(id); });
     for (const auto& backup : backups) {
       std::string prefix = target + "/backups/" + backup.manifest.id + "/";
+      if (into_source) status.copied_backups.insert(backup.manifest.id);  // made there
       if (status.copied_backups.count(backup.manifest.id)) continue;
       if (destination.stat(prefix + k_manifest)) {
         status.copied_backups.insert(backup.manifest.id);
+        continue;
+      }
+      if (source) {
+        // From the store the backup was made in, data first, the manifests last.
+        std::vector<ObjectInfo> manifests;
+        for (const auto& object : source->storage->list(prefix)) {
+          std::string name = object.key.substr(prefix.size());
+          if (name == k_manifest || name == k_manifest_copy)
+            manifests.push_back(object);
+          else if (!name.starts_with('.'))
+            copier.relay(*source->storage, object, object.key);
+        }
+        // manifest.copy.json sorts before manifest.json.
+        for (const auto& object : manifests) copier.relay(*source->storage, object, object.key);
+        status.copied_backups.insert(backup.manifest.id);
+        ++report.backups_copied;
         continue;
       }
       // Data first (files of directory artifacts included), the manifests last.

@@ -15,6 +15,7 @@
 
 #include "backup/repository.h"
 #include "backup/storage/storage.h"
+#include "backup/target.h"
 
 namespace dbkeeper {
 
@@ -45,6 +46,11 @@ struct CopyStatus {
   std::uint64_t failures_total = 0;
   std::string last_failure;
 };
+
+// Where the copy job sends a target's backups and log segments: its
+// primary store first (only the log segments: the backups are made there),
+// then each repository it copies to.
+std::vector<std::string> copy_destinations(const Target& target);
 
 // One pass for `target` into `destination`. Throws (after recording the
 // failure in the status) when the destination refuses or is unreachable;

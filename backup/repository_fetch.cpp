@@ -62,11 +62,18 @@ std::vector<BackupEntry> list_copied_backups(const Storage& storage, const std::
 }
 
 std::string fetch_for_restore(const Storage& storage, const std::string& target, const std::string& id,
-                              const std::filesystem::path& staging) {
+                              const std::filesystem::path& staging, std::optional<TimePoint> until) {
   auto copies = list_copied_backups(storage, target);
   if (copies.empty())
     throw Error(ErrorKind::config, "target '" + target + "' has no complete backup in " + storage.describe());
   const BackupEntry* chosen = id == "latest" ? &copies.back() : nullptr;
+  if (id == "latest" && until) {
+    // The base a point-in-time restore starts from; the oldest when none
+    // is old enough (the plan then names the window).
+    chosen = &copies.front();
+    for (const auto& entry : copies)
+      if (entry.manifest.finished_at <= *until) chosen = &entry;
+  }
   for (const auto& entry : copies)
     if (entry.manifest.id == id) chosen = &entry;
   if (!chosen)
@@ -79,6 +86,15 @@ std::string fetch_for_restore(const Storage& storage, const std::string& target,
                     {"/manifest.copy.json", "/manifest.json"});
   download_prefix(storage, target + "/log/", staging, {".json"});
   return chosen->manifest.id;
+}
+
+StagedBackup stage_backup(const Storage& storage, const std::string& target, const std::string& id,
+                          const std::filesystem::path& local_root, std::optional<TimePoint> until) {
+  std::filesystem::create_directories(local_root);
+  TempDir staging(local_root, ".staging-");
+  std::string fetched = fetch_for_restore(storage, target, id, staging.path(), until);
+  Repository repository(staging.path());
+  return StagedBackup{std::move(staging), std::move(repository), fetched};
 }
 
 std::vector<RetentionDecision> prune_copies(Storage& storage, const std::string& target, const RetentionPolicy& policy,

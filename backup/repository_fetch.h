@@ -7,6 +7,7 @@
 // target's prefix, or it is refused as tampering.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,19 @@ std::vector<BackupEntry> list_copied_backups(const Storage& storage, const std::
 // continues from, the archived log segments and the encryption marker
 // into `staging` (a repository root), manifests last. Returns the id.
 // Throws Error{config} when the store has no such backup.
+// With `until` and "latest": the newest backup finished by then instead.
 std::string fetch_for_restore(const Storage& storage, const std::string& target, const std::string& id,
-                              const std::filesystem::path& staging);
+                              const std::filesystem::path& staging, std::optional<TimePoint> until = std::nullopt);
+
+// A backup of a store fetched into <local_root>/.staging-XXXXXX, laid out
+// as a local repository (removed with it).
+struct StagedBackup {
+  TempDir directory;
+  Repository repository;
+  std::string backup_id;
+};
+StagedBackup stage_backup(const Storage& storage, const std::string& target, const std::string& id,
+                          const std::filesystem::path& local_root, std::optional<TimePoint> until = std::nullopt);
 
 // Applies `policy` to the copies of `target` in `storage` (retention is per
 // repository): a backup goes manifest first, so it stops being a backup

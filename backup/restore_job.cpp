@@ -1,5 +1,7 @@
 #include "backup/restore_job.h"
 
+#include "backup/repository_fetch.h"
+
 #include <fnmatch.h>
 #include <spdlog/spdlog.h>
 
@@ -83,9 +85,15 @@ std::vector<ReplacedDatabase> replaced_databases(const Repository& repository, c
   return result;
 }
 
-RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
+namespace {
+
+// Restores from the backups in `files` (the repository, or a backup fetched
+// from its store); records what it replaced in `records`.
+RestoreReport restore_from(const Target& target, const Repository& files, const Repository& records,
+                           const RestoreRequest& request) {
+  const Repository& repository = files;
   auto started = std::chrono::steady_clock::now();
-  auto readers = repository.lock_readers(target.name);
+  auto readers = records.lock_readers(target.name);
   if (is_protected_database(request.to_database, request.protected_databases))
     throw Error(ErrorKind::config, "database '" + request.to_database +
                                        "' is protected (the server's own, or [agent] protected_databases); a restore "
@@ -199,7 +207,7 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
       spdlog::warn("replacing database '{}' of target '{}' (--force): the current one is kept as '{}'",
                    request.to_database, target.name, previous);
       engine->swap_databases(target, request.to_database, load_into, previous);
-      record_replaced_database(repository, target, previous, request.to_database);
+      record_replaced_database(records, target, previous, request.to_database);
     }
   } catch (...) {
     // Leave no half-restored database behind, under the new name or the temporary one.
@@ -228,6 +236,19 @@ RestoreReport restore_backup(const Target& target, const Repository& repository,
   }
   report.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
+}
+
+}  // namespace
+
+RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
+  const auto* store = repository.backup_store(target.name);
+  if (!store) return restore_from(target, repository, repository, request);
+  // Fetched from the store first: every byte re-read and checked before anything is replaced.
+  auto readers = repository.lock_readers(target.name);
+  auto staged = stage_backup(*store->storage, target.name, request.backup_id, repository.root(), request.until);
+  RestoreRequest fetched = request;
+  fetched.backup_id = staged.backup_id;
+  return restore_from(target, staged.repository, repository, fetched);
 }
 
 }  // namespace dbkeeper

@@ -90,8 +90,12 @@ struct Target {
   TargetRetention retention;
   TargetQueries queries;
   std::vector<TargetMigrations> migrations;
+  // The [[repository]] the target's backups are made in, when its first
+  // repository is not the local one (then its backups are streamed straight
+  // into that store); empty: the local repository.
+  std::string primary_repository;
   // The repositories the target's backups are copied to ([[repository]]
-  // names), after the local one where they are made.
+  // names), after the one where they are made.
   std::vector<std::string> copies_to;
   // Not configuration: set for a verification restore on the server.
   // MariaDB/MySQL sessions then start with SET SESSION sql_log_bin = 0, so

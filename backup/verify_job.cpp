@@ -1,5 +1,7 @@
 #include "backup/verify_job.h"
 
+#include "backup/repository_fetch.h"
+
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -72,8 +74,13 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     auto readers = repository.lock_readers(target.name);
     entry = repository.find(target.name, backup_id);
     report.backup_id = entry->manifest.id;
+    // A backup in a store is read back from it: every byte downloaded and checked again.
+    std::optional<StagedBackup> staged;
+    if (const auto* store = repository.backup_store(target.name))
+      staged.emplace(stage_backup(*store->storage, target.name, entry->manifest.id, repository.root()));
+    const Repository& files = staged ? staged->repository : repository;
     // An incremental is only as good as every backup it continues from.
-    auto chain = backup_chain(repository.list(target.name), *entry);
+    auto chain = backup_chain(files.list(target.name), files.find(target.name, entry->manifest.id));
     report.incrementals = chain.size() - 1;
     for (const auto& backup : chain) {
       for (const auto& artifact : backup.manifest.artifacts) {
@@ -90,14 +97,14 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     // check names a wrong key as such).
     for (const auto& backup : chain) {
       try {
-        authenticate_manifest(target, repository, backup);
+        authenticate_manifest(target, files, backup);
       } catch (const Error& e) {
         report.problems.push_back(e.what());
       }
     }
     // The archived binlogs that carry this backup forward are part of what
     // a restore from it may need.
-    LogArchive archive(repository, target.name);
+    LogArchive archive(files, target.name);
     for (const auto& segment : log_chain_from(archive.segments(), entry->manifest.log_position.binlog_file)) {
       try {
         check_artifact(archive.directory() / segment.artifact.name, segment.artifact, decryption_keys(target));
@@ -116,7 +123,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
       remove_recorded_scratch_instances(scratch_records);
       drop_recorded_scratch_databases(*engine, target, scratch_records);
       TempDir private_directory = credentials_directory();
-      ChainReplay incrementals(target, repository, chain);
+      ChainReplay incrementals(target, files, chain);
       const auto& full = chain.front();
       VerificationPlace place(*engine, target, scratch_records);
       report.restored_into = place.description();

@@ -24,14 +24,14 @@ constexpr const char* k_backup_types[] = {"full"};
 
 class BackupCollector final : public Collector {
  public:
-  BackupCollector(const Target& target, std::filesystem::path repository)
+  BackupCollector(const Target& target, const Repository& repository)
       : m_target(target.name),
         m_continuous_log(target.schedule.continuous_log),
         m_incremental_scheduled(!target.schedule.incremental.empty()),
-        m_repository(std::move(repository)) {}
+        m_repository(repository) {}
 
   void refresh() override {
-    Repository repository(m_repository);
+    const Repository& repository = m_repository;
     std::vector<std::string> problems;
     auto backups = repository.list(m_target, &problems);
     auto state = repository.read_state(m_target);
@@ -196,7 +196,7 @@ class BackupCollector final : public Collector {
   bool m_continuous_log;
   bool m_incremental_scheduled;
   LogSegmentCache m_segment_cache;  // refresh() only
-  std::filesystem::path m_repository;
+  Repository m_repository;
   mutable std::mutex m_mutex;
   std::vector<prometheus::MetricFamily> m_families;
 };
@@ -204,7 +204,7 @@ class BackupCollector final : public Collector {
 }  // namespace
 
 std::unique_ptr<Collector> make_backup_collector(const CollectorContext& context) {
-  return std::make_unique<BackupCollector>(*context.target, context.repository);
+  return std::make_unique<BackupCollector>(*context.target, *context.repository);
 }
 
 }  // namespace dbkeeper

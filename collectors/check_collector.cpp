@@ -14,8 +14,8 @@ namespace {
 
 class CheckCollector final : public Collector {
  public:
-  CheckCollector(const Target& target, std::filesystem::path repository, Duration timeout)
-      : m_target(target), m_repository(std::move(repository)) {
+  CheckCollector(const Target& target, const Repository& repository, Duration timeout)
+      : m_target(target), m_repository(repository) {
     m_target.connect_timeout = std::min(m_target.connect_timeout, timeout);
   }
 
@@ -51,7 +51,7 @@ class CheckCollector final : public Collector {
 }  // namespace
 
 std::unique_ptr<Collector> make_check_collector(const CollectorContext& context) {
-  return std::make_unique<CheckCollector>(*context.target, context.repository, context.settings.timeout);
+  return std::make_unique<CheckCollector>(*context.target, *context.repository, context.settings.timeout);
 }
 
 }  // namespace dbkeeper

@@ -34,6 +34,8 @@ struct CollectorSettings {
   Duration timeout = std::chrono::seconds(5);
 };
 
+class Repository;
+
 struct BuildIdentity {
   std::string version;
   std::string revision;
@@ -42,7 +44,9 @@ struct BuildIdentity {
 // What a collector is built from. `target` is set for per-target collectors.
 struct CollectorContext {
   const Target* target = nullptr;
-  std::filesystem::path repository;
+  // The process's repository, opened once (with the stores of targets whose
+  // backups are made elsewhere).
+  std::shared_ptr<const Repository> repository;
   std::shared_ptr<const AgentStatus> status;
   CollectorSettings settings;
   BuildIdentity build;

@@ -1,5 +1,7 @@
 #include "collectors/collector_runner.h"
 
+#include "backup/repository.h"
+
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -40,6 +42,8 @@ struct CollectorRunner::Instance {
 };
 
 CollectorRunner::CollectorRunner(const std::vector<Target>& targets, const CollectorPlan& plan) {
+  // A plan without a repository (tests, an agent that keeps none) reads an empty one.
+  auto repository = plan.repository ? plan.repository : std::make_shared<const Repository>(std::filesystem::path());
   for (const auto& definition : collector_definitions()) {
     auto configured = plan.settings.find(definition.name);
     CollectorSettings settings = configured != plan.settings.end() ? configured->second : default_settings(definition);
@@ -49,8 +53,7 @@ CollectorRunner::CollectorRunner(const std::vector<Target>& targets, const Colle
       instance->definition = &definition;
       instance->target = target;
       instance->settings = settings;
-      instance->collector =
-          definition.create(CollectorContext{target, plan.repository, plan.status, settings, plan.build});
+      instance->collector = definition.create(CollectorContext{target, repository, plan.status, settings, plan.build});
       // A collector for another engine declines by returning nothing.
       if (instance->collector) m_instances.push_back(std::move(instance));
     };

@@ -23,7 +23,7 @@ struct CollectorPlan {
   // Settings per collector name; collectors missing here use their defaults.
   std::map<std::string, CollectorSettings, std::less<>> settings;
   BuildIdentity build;
-  std::filesystem::path repository;
+  std::shared_ptr<const Repository> repository;
   std::shared_ptr<const AgentStatus> status;
 };
 

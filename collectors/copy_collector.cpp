@@ -19,17 +19,16 @@ struct CopyState {
 
 class CopyCollector final : public Collector {
  public:
-  CopyCollector(const Target& target, std::filesystem::path repository)
-      : m_target(target), m_repository(std::move(repository)) {}
+  CopyCollector(const Target& target, const Repository& repository) : m_target(target), m_repository(repository) {}
 
   void refresh() override {
     std::vector<CopyState> states;
-    if (!m_target.copies_to.empty()) {
+    if (!copy_destinations(m_target).empty()) {
       auto now = std::chrono::system_clock::now();
       auto backups = m_repository.list(m_target.name);
       LogArchive archive(m_repository, m_target.name);
       auto segments = archive.segments(m_segment_cache);
-      for (const auto& name : m_target.copies_to) {
+      for (const auto& name : copy_destinations(m_target)) {
         auto status = read_copy_status(m_repository, m_target.name, name);
         std::optional<TimePoint> oldest;
         for (const auto& backup : backups)
@@ -83,7 +82,7 @@ class CopyCollector final : public Collector {
 }  // namespace
 
 std::unique_ptr<Collector> make_copy_collector(const CollectorContext& context) {
-  return std::make_unique<CopyCollector>(*context.target, context.repository);
+  return std::make_unique<CopyCollector>(*context.target, *context.repository);
 }
 
 }  // namespace dbkeeper

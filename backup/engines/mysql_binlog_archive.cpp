@@ -268,7 +268,7 @@ DumpResult dump_binlog_incremental(const Target& target, MysqlConnection& connec
     artifact.name = name + ".zst";
     artifact.format = "binlog";
     {
-      ArtifactWriter writer(workspace.directory / artifact.name, workspace.compression, encryption_key(target));
+      ArtifactWriter writer(workspace.artifacts.create(artifact.name), workspace.compression, encryption_key(target));
       pump_file(raw, writer);
       writer.describe(artifact);
     }

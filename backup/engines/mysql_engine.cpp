@@ -72,7 +72,7 @@ class MysqlEngine final : public Engine {
       artifact.database = database;
       artifact.format = "sql";
       MysqlDumpScanner scanner;
-      dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, encryption_key(target),
+      dump_to_artifact(spec, workspace.artifacts.create(artifact.name), workspace.compression, encryption_key(target),
                        artifact, &scanner, "database '" + database + "' of target '" + target.name + "'");
       if (!scanner.completed())
         throw Error(ErrorKind::integrity, "dump of database '" + database + "' of target '" + target.name +

@@ -102,7 +102,7 @@ class PostgresEngine final : public Engine {
         artifact.name = safe_file_name(database) + ".pgdir";
         spec.argv.push_back("--format=directory");
         spec.argv.push_back("--jobs=" + std::to_string(target.backup.parallel));
-        spec.argv.push_back("--file=" + (workspace.directory / artifact.name).string());
+        spec.argv.push_back("--file=" + workspace.artifacts.directory_for(artifact.name).string());
       } else {
         artifact.name = safe_file_name(database) + ".pgdump.zst";
         artifact.format = "pg_custom";
@@ -120,11 +120,12 @@ class PostgresEngine final : public Engine {
       try {
         if (parallel) {
           run_tool(spec, context);
-          artifact =
-              describe_directory_artifact(workspace.directory / artifact.name, artifact.name, database, "pg_directory");
+          artifact = describe_directory_artifact(workspace.artifacts.directory_for(artifact.name), artifact.name,
+                                                 database, "pg_directory");
+          workspace.artifacts.store_directory(artifact.name);
         } else {
-          dump_to_artifact(spec, workspace.directory / artifact.name, workspace.compression, encryption_key(target),
-                           artifact, nullptr, context);
+          dump_to_artifact(spec, workspace.artifacts.create(artifact.name), workspace.compression,
+                           encryption_key(target), artifact, nullptr, context);
         }
       } catch (...) {
         // The count may be waiting on the same lock the dump waited on.
@@ -149,7 +150,7 @@ class PostgresEngine final : public Engine {
     ArtifactRecord artifact;
     artifact.name = "globals.sql.zst";
     artifact.format = "pg_globals_sql";
-    dump_to_artifact(globals, workspace.directory / artifact.name, workspace.compression, encryption_key(target),
+    dump_to_artifact(globals, workspace.artifacts.create(artifact.name), workspace.compression, encryption_key(target),
                      artifact, nullptr, "roles of target '" + target.name + "'");
     result.artifacts.push_back(artifact);
     return result;

@@ -27,6 +27,7 @@ class S3Server {
   // radosgw only (the cluster stays): the store "goes away" and comes back.
   void stop_gateway();
   void start_gateway();
+  bool gateway_running() const { return m_gateway.has_value(); }
 
   unsigned port() const { return m_rgw_port; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(m_rgw_port); }

@@ -117,8 +117,8 @@ TEST(dump_to_artifact, stores_a_tool_output_and_check_artifact_proves_it) {
   TempDir dir;
   ArtifactRecord artifact;
   artifact.name = "out.zst";
-  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, dir.path() / "out.zst", CompressionSettings{}, nullptr,
-                   artifact, nullptr, "a test");
+  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, std::make_unique<FileSink>(dir.path() / "out.zst"),
+                   CompressionSettings{}, nullptr, artifact, nullptr, "a test");
   EXPECT_EQ(artifact.raw_bytes, 1288895u);  // the bytes `seq 1 200000` prints
   EXPECT_GT(artifact.stored_bytes, 0u);
   EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(dir.path() / "out.zst"));
@@ -147,8 +147,8 @@ TEST(dump_to_artifact, with_a_key_stores_only_ciphertext_that_check_artifact_nee
   Secret key("an encryption secret of forty-two characters");
   ArtifactRecord artifact;
   artifact.name = "out.zst";
-  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, dir.path() / "out.zst", CompressionSettings{}, &key,
-                   artifact, nullptr, "a test");
+  dump_to_artifact(ProcessSpec{.argv = {"seq", "1", "200000"}}, std::make_unique<FileSink>(dir.path() / "out.zst"),
+                   CompressionSettings{}, &key, artifact, nullptr, "a test");
   EXPECT_EQ(artifact.encryption, "aes-256-gcm");
   EXPECT_EQ(artifact.stored_bytes, std::filesystem::file_size(dir.path() / "out.zst"));
   StringSink plain;
@@ -183,7 +183,8 @@ TEST(dump_to_artifact, a_failing_tool_fails_with_its_stderr) {
   try {
     dump_to_artifact(
         ProcessSpec{.argv = {"sh", "-c", "echo partial; echo 'Got error: 1049: Unknown database' >&2; exit 2"}},
-        dir.path() / "out.zst", CompressionSettings{}, nullptr, artifact, nullptr, "database 'x' of target 't'");
+        std::make_unique<FileSink>(dir.path() / "out.zst"), CompressionSettings{}, nullptr, artifact, nullptr,
+        "database 'x' of target 't'");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::process);
@@ -196,8 +197,9 @@ TEST(dump_to_artifact, a_tool_killed_by_a_signal_fails) {
   TempDir dir;
   ArtifactRecord artifact;
   try {
-    dump_to_artifact(ProcessSpec{.argv = {"sh", "-c", "echo some; kill -KILL $$"}}, dir.path() / "out.zst",
-                     CompressionSettings{}, nullptr, artifact, nullptr, "a test");
+    dump_to_artifact(ProcessSpec{.argv = {"sh", "-c", "echo some; kill -KILL $$"}},
+                     std::make_unique<FileSink>(dir.path() / "out.zst"), CompressionSettings{}, nullptr, artifact,
+                     nullptr, "a test");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("killed by signal 9"), std::string::npos) << e.what();
@@ -269,8 +271,9 @@ TEST(dump_to_artifact, a_full_disk_is_named_and_is_an_io_error) {
   ArtifactRecord artifact;
   artifact.name = "full.zst";
   try {
-    dump_to_artifact(ProcessSpec{.argv = {"head", "-c", "20000000", "/dev/urandom"}}, tiny / artifact.name,
-                     CompressionSettings{}, nullptr, artifact, nullptr, "a test dump");
+    dump_to_artifact(ProcessSpec{.argv = {"head", "-c", "20000000", "/dev/urandom"}},
+                     std::make_unique<FileSink>(tiny / artifact.name), CompressionSettings{}, nullptr, artifact,
+                     nullptr, "a test dump");
     ADD_FAILURE() << "a dump larger than the disk succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::io) << e.what();

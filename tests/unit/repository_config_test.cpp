@@ -87,13 +87,25 @@ TEST_F(RepositoryConfigTest, secrets_in_the_config_and_readable_key_files_are_re
   EXPECT_NE(open_file.find("chmod 600"), std::string::npos) << open_file;
 }
 
+TEST_F(RepositoryConfigTest, a_target_may_make_its_backups_in_another_repository_first) {
+  auto file = credentials("access_key_id = A\nsecret_access_key = B\n");
+  auto config = load_config(write(s3_repository("credentials_file = \"" + file + "\"\n") +
+                                  "[[repository]]\nname = \"second\"\ndriver = \"posix\"\npath = \"" +
+                                  (m_dir.path() / "second").string() + "\"\n" + k_target +
+                                  "repositories = [\"offsite\", \"second\"]\n"));
+  EXPECT_EQ(config.targets[0].primary_repository, "offsite");
+  EXPECT_EQ(config.targets[0].copies_to, (std::vector<std::string>{"second"}));
+  auto unknown = problems(k_target + std::string("repositories = [\"nowhere\"]\n"));
+  EXPECT_NE(unknown.find("no [[repository]] is named \"nowhere\" (none is configured)"), std::string::npos) << unknown;
+}
+
 TEST_F(RepositoryConfigTest, a_target_copies_only_to_known_repositories_after_the_local_one) {
   auto file = credentials("access_key_id = A\nsecret_access_key = B\n");
   std::string repository = s3_repository("credentials_file = \"" + file + "\"\n");
   auto unknown = problems(repository + k_target + "repositories = [\"local\", \"elsewhere\"]\n");
   EXPECT_NE(unknown.find("no [[repository]] is named \"elsewhere\" (known: offsite)"), std::string::npos) << unknown;
   auto order = problems(repository + k_target + "repositories = [\"offsite\", \"local\"]\n");
-  EXPECT_NE(order.find("the first repository must be \"local\""), std::string::npos) << order;
+  EXPECT_NE(order.find("\"local\" can only be first"), std::string::npos) << order;
   auto reserved = problems("[[repository]]\nname = \"local\"\ndriver = \"posix\"\npath = \"/srv/second\"\n" +
                            std::string(k_target));
   EXPECT_NE(reserved.find("\"local\" is the repository at [agent] repository"), std::string::npos) << reserved;

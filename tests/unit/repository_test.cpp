@@ -323,7 +323,7 @@ TEST(unrecorded_attempts, a_repository_that_cannot_be_written_still_gets_its_fai
   EXPECT_EQ(unrecorded_attempts("lost_disk").backups["full"].failure, 1u);
   EXPECT_EQ(unrecorded_attempts("lost_disk").backups["full"].failures_by_reason["io"], 1u);
 
-  CollectorContext context{&target, root, nullptr, CollectorSettings{}, {}};
+  CollectorContext context{&target, std::make_shared<const Repository>(root), nullptr, CollectorSettings{}, {}};
   auto collector = make_backup_collector(context);
   collector->refresh();
   std::ostringstream out;
