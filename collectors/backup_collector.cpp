@@ -26,6 +26,7 @@ class BackupCollector final : public Collector {
  public:
   BackupCollector(const Target& target, const Repository& repository)
       : m_target(target.name),
+        m_repository_name(target.primary_repository.empty() ? "local" : target.primary_repository),
         m_continuous_log(target.schedule.continuous_log),
         m_incremental_scheduled(!target.schedule.incremental.empty()),
         m_repository(repository) {}
@@ -116,8 +117,10 @@ class BackupCollector final : public Collector {
     if (m_continuous_log || !log.segments.empty()) types.insert("log");
     if (m_incremental_scheduled) types.insert("incremental");
 
+    // The repository the target's backups are made in, on every series of what it holds.
+    const std::string& in = m_repository_name;
     for (const auto& type : types) {
-      std::vector<prometheus::ClientMetric::Label> labels{{"target", m_target}, {"type", type}};
+      std::vector<prometheus::ClientMetric::Label> labels{{"target", m_target}, {"type", type}, {"repository", in}};
       const BackupEntry* newest = nullptr;
       double count = 0;
       for (const auto& backup : backups) {
@@ -146,23 +149,24 @@ class BackupCollector final : public Collector {
       RunCounters counters;
       if (auto it = state.backups.find(type); it != state.backups.end()) counters = it->second;
       if (counters.last_attempt) add_gauge(last_attempt, labels, seconds_since_epoch(*counters.last_attempt));
-      add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "success"}},
+      add_counter(runs, {{"target", m_target}, {"type", type}, {"repository", in}, {"result", "success"}},
                   static_cast<double>(counters.success));
-      add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "failure"}},
+      add_counter(runs, {{"target", m_target}, {"type", type}, {"repository", in}, {"result", "failure"}},
                   static_cast<double>(counters.failure));
-      add_counter(runs, {{"target", m_target}, {"type", type}, {"result", "skipped"}},
+      add_counter(runs, {{"target", m_target}, {"type", type}, {"repository", in}, {"result", "skipped"}},
                   static_cast<double>(counters.skipped));
       for (const auto& [reason, count] : counters.failures_by_reason)
-        add_counter(backup_failures, {{"target", m_target}, {"type", type}, {"reason", reason}},
+        add_counter(backup_failures, {{"target", m_target}, {"type", type}, {"repository", in}, {"reason", reason}},
                     static_cast<double>(count));
     }
 
     std::vector<prometheus::ClientMetric::Label> target_label{{"target", m_target}};
-    add_gauge(repository_size, target_label, static_cast<double>(stored));
+    std::vector<prometheus::ClientMetric::Label> held_in{{"target", m_target}, {"repository", in}};
+    add_gauge(repository_size, held_in, static_cast<double>(stored));
     auto window = recovery_window(backups, log.segments, log.progress);
-    if (window.start) add_gauge(window_start, target_label, seconds_since_epoch(*window.start));
-    if (window.end) add_gauge(window_end, target_label, seconds_since_epoch(*window.end));
-    if (log.progress) add_gauge(log_archive_last, target_label, seconds_since_epoch(log.progress->complete_until));
+    if (window.start) add_gauge(window_start, held_in, seconds_since_epoch(*window.start));
+    if (window.end) add_gauge(window_end, held_in, seconds_since_epoch(*window.end));
+    if (log.progress) add_gauge(log_archive_last, held_in, seconds_since_epoch(log.progress->complete_until));
 
     const VerificationRecord* newest_verification = nullptr;
     const VerificationRecord* newest_passed = nullptr;
@@ -193,6 +197,7 @@ class BackupCollector final : public Collector {
   }
 
   std::string m_target;
+  std::string m_repository_name;
   bool m_continuous_log;
   bool m_incremental_scheduled;
   LogSegmentCache m_segment_cache;  // refresh() only

@@ -264,6 +264,10 @@ S3Response S3Client::send(const S3Request& request) const {
     handle.headers = curl_slist_append(handle.headers, "Expect:");
 
     CURL* curl = handle.curl;
+    // curl's own account ("no alternative certificate subject name matches
+    // target host name '…'") says more than the code's generic text.
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, handle.headers);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -310,7 +314,7 @@ S3Response S3Client::send(const S3Request& request) const {
     }
     std::string problem;
     if (code != CURLE_OK) {
-      problem = curl_easy_strerror(code);
+      problem = detail[0] != '\0' ? std::string(detail) : std::string(curl_easy_strerror(code));
     } else {
       auto codes = xml_elements(transfer.body, "Code");
       auto messages = xml_elements(transfer.body, "Message");

@@ -22,9 +22,9 @@ struct S3Settings {
   bool verify_tls = true;
   std::string access_key;
   Secret secret_key;
-  std::size_t part_size = 16 * 1024 * 1024;  // multipart part size (>= 5 MiB)
-  int parts_in_flight = 4;                   // parts uploaded at once; memory is part_size x (this + 1)
-  int max_attempts = 5;                      // per request, on connection errors, 5xx, 408 and 429
+  std::size_t part_size = 8 * 1024 * 1024;  // multipart part size (>= 5 MiB); grows past 5,000 parts
+  int parts_in_flight = 4;                  // parts uploaded at once; memory is part_size x (this + 1)
+  int max_attempts = 5;                     // per request, on connection errors, 5xx, 408 and 429
   std::chrono::milliseconds first_retry_delay{200};
   std::chrono::seconds request_timeout{300};
 };

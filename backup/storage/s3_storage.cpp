@@ -13,6 +13,8 @@ namespace dbkeeper {
 namespace {
 
 constexpr std::size_t k_minimum_part_size = 5 * 1024 * 1024;
+constexpr int k_flat_parts = 5000;
+constexpr int k_maximum_parts = 10000;  // S3's limit per multipart upload
 constexpr std::size_t k_delete_batch = 1000;
 
 std::span<const std::byte> bytes_of(std::string_view text) {
@@ -109,7 +111,16 @@ class S3Writer final : public ObjectWriter {
   }
 
  private:
-  std::size_t part_size() const { return std::max(m_client.settings().part_size, k_minimum_part_size); }
+  // The size of the part being filled. Flat for the first k_flat_parts
+  // parts (memory stays part_size x (parts_in_flight + 1) for artifacts up to
+  // that many parts: 39 GiB with the default 8 MiB); past them every thousand
+  // parts double it, so that an artifact of any size S3 takes still fits in
+  // its 10,000 parts.
+  std::size_t part_size() const {
+    std::size_t base = std::max(m_client.settings().part_size, k_minimum_part_size);
+    int beyond = m_next_part - 1 - k_flat_parts;
+    return beyond < 0 ? base : base << std::min(beyond / 1000 + 1, 10);
+  }
 
   void send_part() {
     if (m_upload_id.empty()) {
@@ -122,10 +133,13 @@ class S3Writer final : public ObjectWriter {
     }
     // Bounded: wait for the oldest part while the pipe is full.
     while (static_cast<int>(m_in_flight.size()) >= std::max(1, m_client.settings().parts_in_flight)) collect_oldest();
+    if (m_next_part > k_maximum_parts)
+      throw Error(ErrorKind::io, "repository " + m_client.describe() + ": '" + m_key + "' needs more than " +
+                                     std::to_string(k_maximum_parts) + " parts; raise part_size_mib");
     auto part = std::make_shared<std::vector<std::byte>>(std::move(m_part));
+    int number = m_next_part++;
     m_part = {};
     m_part.reserve(part_size());
-    int number = m_next_part++;
     m_etags.emplace_back();
     m_in_flight.push_back(std::async(std::launch::async, [this, part, number] {
       auto response =

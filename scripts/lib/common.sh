@@ -15,7 +15,7 @@ BUILD_PACKAGES=(
 RUNTIME_PACKAGES=(
   mariadb-server mariadb-client mariadb-backup postgresql postgresql-client
   prometheus prometheus-alertmanager util-linux curl tzdata systemd dpkg-dev
-  ceph-mon ceph-osd radosgw ceph-common
+  ceph-mon ceph-osd radosgw ceph-common openssl
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <fstream>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -110,6 +113,125 @@ TEST_F(S3StorageTest, a_large_object_uploads_in_parallel_parts_and_reads_back_wh
   store->read("big/artifact.zst", hash);
   EXPECT_EQ(hash.hex_digest(), sha256_hex(data));
   EXPECT_EQ(hash.bytes(), data.size());
+}
+
+// This process's resident memory, KiB.
+std::size_t resident_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6));
+  return 0;
+}
+
+// Samples resident memory until destroyed; peak() is the highest seen.
+class ResidentPeak {
+ public:
+  ResidentPeak()
+      : m_thread([this] {
+          while (!m_stop) {
+            m_peak = std::max<std::size_t>(m_peak, resident_kib());
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+        }) {}
+  ~ResidentPeak() {
+    m_stop = true;
+    m_thread.join();
+  }
+  std::size_t peak() const { return m_peak; }
+
+ private:
+  std::atomic<bool> m_stop{false};
+  std::atomic<std::size_t> m_peak{0};
+  std::thread m_thread;
+};
+
+TEST_F(S3StorageTest, a_one_gib_object_uploads_and_reads_back_with_flat_memory) {
+  // The defaults a repository gets when it sets nothing.
+  StorageSettings settings;
+  settings.driver = "s3";
+  settings.s3 = s3_server().settings(m_bucket, "flat");
+  settings.s3.part_size = S3Settings{}.part_size;
+  settings.s3.parts_in_flight = S3Settings{}.parts_in_flight;
+  auto store = open_storage(settings);
+  constexpr std::size_t k_total = 1024u * 1024 * 1024;
+  std::string chunk = payload(1024 * 1024, 7);
+  Sha256Sink expected;
+  std::size_t baseline = resident_kib();
+  std::size_t upload_peak = 0, download_peak = 0;
+  {
+    ResidentPeak peak;
+    auto writer = store->create("flat/one-gib.zst");
+    for (std::size_t written = 0; written < k_total; written += chunk.size()) {
+      chunk[written / chunk.size() % chunk.size()] ^= 1;  // no two chunks alike
+      writer->write(bytes(chunk));
+      expected.write(bytes(chunk));
+    }
+    EXPECT_EQ(writer->commit(), k_total);
+    upload_peak = peak.peak();
+  }
+  expected.finish();
+  {
+    ResidentPeak peak;
+    Sha256Sink hash;
+    store->read("flat/one-gib.zst", hash);
+    EXPECT_EQ(hash.bytes(), k_total);
+    EXPECT_EQ(hash.hex_digest(), expected.hex_digest());
+    download_peak = peak.peak();
+  }
+  std::cout << "1 GiB: the upload grew the process by " << (upload_peak - std::min(upload_peak, baseline)) / 1024
+            << " MiB, the download by " << (download_peak - std::min(download_peak, baseline)) / 1024 << " MiB\n";
+  // The parts in flight and the one being filled, whatever the size of the object.
+  std::size_t bound_kib = (settings.s3.part_size * (settings.s3.parts_in_flight + 1)) / 1024 + 16 * 1024;
+  EXPECT_LT(upload_peak - std::min(upload_peak, baseline), bound_kib)
+      << "upload grew the process by " << (upload_peak - baseline) / 1024 << " MiB";
+  EXPECT_LT(download_peak - std::min(download_peak, baseline), 32u * 1024)
+      << "download grew the process by " << (download_peak - baseline) / 1024 << " MiB";
+  store->remove({"flat/one-gib.zst"});
+  EXPECT_EQ(open_uploads(), 0u);
+}
+
+TEST(S3TlsTest, virtual_host_addressing_over_tls_with_a_ca_file_round_trips) {
+  S3Settings tls = s3_server().settings(k_s3_vhost_bucket);
+  tls.name = "secure";
+  tls.endpoint = s3_server().tls_endpoint();
+  tls.path_style = false;  // https://dbkeeper-vhost.localhost:PORT/key
+  tls.ca_file = s3_server().ca_file().string();
+  S3Client(tls).send(S3Request{.method = "PUT", .operation = "create bucket"});
+  auto store = open_storage(StorageSettings{"s3", {}, tls});
+  std::string big = payload(6 * 1024 * 1024, 3);  // a multipart upload too
+  write_object(*store, "tls/small.txt", "over TLS");
+  write_object(*store, "tls/big.bin", big);
+  // Had the gateway read the first path segment as the bucket, "tls" would not exist.
+  EXPECT_EQ(read_object(*store, "tls/small.txt"), "over TLS");
+  EXPECT_EQ(read_object(*store, "tls/big.bin"), big);
+  EXPECT_EQ(store->list("tls/").size(), 2u);
+  store->remove({"tls/small.txt", "tls/big.bin"});
+  EXPECT_TRUE(store->list("tls/").empty());
+
+  // The bucket is in the host name: one the certificate does not name is refused by name.
+  S3Settings elsewhere = tls;
+  elsewhere.bucket = "dbkeeper-unnamed";
+  elsewhere.max_attempts = 1;
+  try {
+    open_storage(StorageSettings{"s3", {}, elsewhere})->stat("tls/small.txt");
+    ADD_FAILURE() << "a host name the certificate does not name was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dbkeeper-unnamed.localhost"), std::string::npos) << e.what();
+  }
+
+  // The system's CAs do not know the test CA: refused, and said so.
+  tls.ca_file.clear();
+  tls.max_attempts = 1;
+  auto untrusted = open_storage(StorageSettings{"s3", {}, tls});
+  try {
+    untrusted->stat("tls/small.txt");
+    ADD_FAILURE() << "a certificate no trusted CA signed was accepted";
+  } catch (const Error& e) {
+    std::string message = e.what();
+    EXPECT_NE(message.find("'secure'"), std::string::npos) << message;
+    EXPECT_NE(message.find("certificate"), std::string::npos) << message;
+  }
 }
 
 TEST_F(S3StorageTest, an_abandoned_upload_leaves_no_object_and_no_open_multipart_upload) {

@@ -1,6 +1,7 @@
 #include "tests/support/agent_process.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -68,12 +69,48 @@ std::pair<ExitStatus, std::chrono::milliseconds> AgentProcess::stop(int signal_n
   return {*status, elapsed};
 }
 
+namespace {
+
+// `name{a="x",b="y"}` split into the name and its labels (values unescaped).
+std::pair<std::string, std::map<std::string, std::string>> parse_series(std::string_view series) {
+  auto brace = series.find('{');
+  std::pair<std::string, std::map<std::string, std::string>> parsed{std::string(series.substr(0, brace)), {}};
+  if (brace == std::string_view::npos) return parsed;
+  std::size_t at = brace + 1;
+  while (at < series.size() && series[at] != '}') {
+    auto equals = series.find('=', at);
+    std::string key(series.substr(at, equals - at));
+    std::string value;
+    at = equals + 2;  // past ="
+    for (; at < series.size() && series[at] != '"'; ++at) {
+      if (series[at] == '\\' && at + 1 < series.size()) ++at;
+      value += series[at];
+    }
+    parsed.second[key] = value;
+    at += 1;  // past the closing quote
+    if (at < series.size() && series[at] == ',') ++at;
+  }
+  return parsed;
+}
+
+}  // namespace
+
 std::optional<double> sample_value(const std::string& exposition, const std::string& series) {
+  auto [name, labels] = parse_series(series);
   std::istringstream lines(exposition);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
+    if (line.empty() || line[0] == '#' || !line.starts_with(name)) continue;
+    auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    auto [line_name, line_labels] = parse_series(std::string_view(line).substr(0, space));
+    if (line_name != name) continue;
+    bool all = true;
+    for (const auto& [key, value] : labels) {
+      auto it = line_labels.find(key);
+      all = all && it != line_labels.end() && it->second == value;
+    }
+    if (all) return std::stod(line.substr(space + 1));
   }
   return std::nullopt;
 }

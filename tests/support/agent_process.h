@@ -37,8 +37,9 @@ class AgentProcess {
   std::optional<ChildProcess> m_process;
 };
 
-// The value of the sample `series` (e.g. `dbkeeper_up{target="shop"}`) in an
-// exposition text, or nullopt when absent.
+// The value of the first sample matching `series` (e.g.
+// `dbkeeper_up{target="shop"}`) in an exposition text, as a PromQL selector
+// matches: that name, and at least the labels given; nullopt when none does.
 std::optional<double> sample_value(const std::string& exposition, const std::string& series);
 
 // Polls `probe` every 100 ms until it returns true or `timeout` passes.

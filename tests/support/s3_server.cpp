@@ -53,7 +53,8 @@ unsigned free_low_port() {
 S3Server::S3Server()
     : m_dir(std::filesystem::temp_directory_path(), "dbkeeper-s3-"),
       m_mon_port(free_low_port()),
-      m_rgw_port(free_low_port()) {}
+      m_rgw_port(free_low_port()),
+      m_tls_port(free_low_port()) {}
 
 S3Server::~S3Server() {
   try {
@@ -75,9 +76,28 @@ std::vector<std::string> S3Server::ceph(std::vector<std::string> arguments) cons
   return argv;
 }
 
+// A test CA and the gateway's certificate, made with the openssl tool.
+void S3Server::make_certificates() const {
+  auto tls = m_dir.path() / "tls";
+  std::filesystem::create_directories(tls);
+  std::ofstream(tls / "san.cnf") << "subjectAltName = DNS:localhost, DNS:" << k_s3_vhost_bucket
+                                 << ".localhost, IP:127.0.0.1\n";
+  run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", (tls / "ca.key").string(), "-out",
+       (tls / "ca.pem").string(), "-days", "2", "-subj", "/CN=dbkeeper test CA"},
+      "openssl (CA)");
+  run({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", (tls / "server.key").string(), "-out",
+       (tls / "server.csr").string(), "-subj", "/CN=localhost"},
+      "openssl (request)");
+  run({"openssl", "x509", "-req", "-in", (tls / "server.csr").string(), "-CA", (tls / "ca.pem").string(), "-CAkey",
+       (tls / "ca.key").string(), "-CAcreateserial", "-out", (tls / "server.pem").string(), "-days", "2", "-extfile",
+       (tls / "san.cnf").string()},
+      "openssl (certificate)");
+}
+
 void S3Server::start() {
   const auto& d = m_dir.path();
   for (const char* sub : {"run", "log", "mon", "osd", "rgw"}) std::filesystem::create_directories(d / sub);
+  make_certificates();
   std::string fsid = uuid();
   auto conf = d / "ceph.conf";
   std::ofstream(conf) << "[global]\nfsid = " << fsid << "\nmon host = v2:127.0.0.1:" << m_mon_port
@@ -96,6 +116,11 @@ void S3Server::start() {
                       << "[osd]\nosd objectstore = memstore\nmemstore device bytes = 3221225472\n"
                       << "osd op num shards = 1\n"
                       << "[client.rgw.0]\nrgw frontends = beast endpoint=127.0.0.1:" << m_rgw_port
+                      << " ssl_endpoint=127.0.0.1:" << m_tls_port
+                      << " ssl_certificate=" << (d / "tls" / "server.pem").string() << " ssl_private_key="
+                      << (d / "tls" / "server.key").string()
+                      // Host: <bucket>.localhost is virtual-host addressing.
+                      << "\nrgw dns name = localhost"
                       << "\nrgw data = " << (d / "rgw").string()
                       << "\nrgw gc obj min wait = 10\nrgw gc processor period = 10\n"
                       // Without these radosgw never listens (get_initial_auth_request returned -13).
