@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "backup/backup_job.h"
@@ -16,11 +17,13 @@
 #include "backup/prune_job.h"
 #include "backup/repository_copy.h"
 #include "backup/repository_fetch.h"
+#include "backup/restore_job.h"
 #include "backup/storage/s3_client.h"
 #include "collectors/backup_collector.h"
 #include "core/temp_dir.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/backup_fixture.h"
+#include "tests/support/http_get.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/test_servers.h"
 
@@ -30,6 +33,7 @@ namespace dbkeeper {
 namespace {
 
 using namespace testing;
+using namespace std::chrono_literals;
 
 // The real store, which the test's server gateway stops under a writer once
 // it has taken `after` bytes of an artifact: the store dies mid-upload.
@@ -334,6 +338,58 @@ TEST_F(PrimaryStoreTest, retention_deletes_from_the_store_and_the_collector_read
   // reads no manifest again.
   EXPECT_LT(second, first);
   EXPECT_LE(second, 2u);
+}
+
+TEST_F(PrimaryStoreTest, copies_of_backups_made_in_the_store_are_read_from_it_and_restore_alone) {
+  create_mariadb_fixture("primary_copied");
+  Target target = mariadb_target({"primary_copied"});
+  target.primary_repository = "offsite";
+  target.copies_to = {"second"};
+  auto repository = repository_with(m_store);
+  auto made = run_full_backup(target, repository, CompressionSettings{}).manifest.id;
+  StorageSettings directory;
+  directory.driver = "posix";
+  directory.path = m_dir.path() / "second";
+  std::shared_ptr<Storage> second = open_storage(directory);
+  ASSERT_EQ(copy_destinations(target), (std::vector<std::string>{"offsite", "second"}));
+  auto report = copy_target(repository, target.name, *second, "second");
+  EXPECT_EQ(report.backups_copied, 1u);
+  auto copies = list_copied_backups(*second, target.name);
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies.front().manifest.id, made);
+  EXPECT_FALSE(second->stat(target.name + "/backups/" + made + "/.attempt")) << "the attempt marker was copied";
+  EXPECT_EQ(copy_target(repository, target.name, *second, "second").bytes_sent, 0u) << "sent again";
+
+  auto source = mariadb_content("primary_copied");
+  Repository from_copy(local_root(), {{target.name, BackupStore{"second", second}}});
+  RestoreRequest request;
+  request.to_database = "primary_copied_restored";
+  restore_backup(target, from_copy, request);
+  EXPECT_EQ(mariadb_content("primary_copied_restored"), source);
+  servers().mariadb.admin().execute("DROP DATABASE primary_copied_restored");
+}
+
+TEST_F(PrimaryStoreTest, the_agent_backs_up_into_the_store_on_schedule_and_labels_the_series_with_it) {
+  create_mariadb_fixture("primary_daemon");
+  Target target = mariadb_target({"primary_daemon"});
+  unsigned port = free_low_port();
+  auto config = write_config(target, "[target.schedule]\nfull = \"* * * * *\"\n");
+  {
+    std::ifstream in(config);
+    std::stringstream content;
+    content << in.rdbuf();
+    std::string text = content.str();
+    text.replace(text.find("[agent]\n"), 8,
+                 "[collectors.backup]\ninterval = \"2s\"\n[agent]\nlisten_address = \"127.0.0.1:" +
+                     std::to_string(port) + "\"\n");
+    std::ofstream(config) << text;
+  }
+  AgentProcess agent(config, port);
+  ASSERT_TRUE(eventually([&] { return !list_copied_backups(*m_store, target.name).empty(); }, 90s)) << agent.log();
+  std::string series = R"(dbkeeper_repository_backups{target="shop",type="full",repository="offsite"})";
+  ASSERT_TRUE(eventually([&] { return sample_value(http_get(port, "/metrics").body, series).value_or(0) >= 1; }, 30s))
+      << http_get(port, "/metrics").body;
+  EXPECT_EQ(local_backup_files(), std::vector<std::string>{}) << "the agent wrote backup data locally";
 }
 
 }  // namespace
