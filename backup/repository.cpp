@@ -27,6 +27,8 @@ constexpr const char* k_manifest = "manifest.json";
 constexpr const char* k_manifest_copy = "manifest.copy.json";
 constexpr const char* k_verification = "verification.json";
 constexpr const char* k_attempt = ".attempt";  // inside a partial backup: its type
+// Local staging of the directory artifacts of a backup made in a store.
+constexpr const char* k_upload_prefix = ".upload-";
 
 std::optional<std::string> read_text(const fs::path& path) {
   return read_repository_file(path);
@@ -293,6 +295,13 @@ std::optional<std::string> Repository::backup_running(const std::string& target)
 std::size_t Repository::remove_partial_backups(const std::string& target) const {
   std::size_t removed = 0;
   if (const auto* store = backup_store(target)) removed += remove_stored_leftovers(*store, target);
+  // Staging directories of directory artifacts a killed backup was storing.
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(target_directory(target), ignored))
+    if (entry.path().filename().string().starts_with(k_upload_prefix)) {
+      spdlog::info("removing '{}' left by an interrupted backup", entry.path().string());
+      fs::remove_all(entry.path(), ignored);
+    }
   fs::path backups = target_directory(target) / "backups";
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(backups, error)) {
@@ -340,7 +349,7 @@ PartialBackup Repository::begin_backup(const std::string& target, TimePoint now,
     std::string prefix = target + "/backups/" + id + "/";
     // Noted first, so that a backup killed before it finished is found and counted.
     write_object(*store->storage, prefix + k_attempt, type + "\n");
-    return PartialBackup(id, *store->storage, prefix, TempDir(target_directory(target), ".upload-"));
+    return PartialBackup(id, *store->storage, prefix, TempDir(target_directory(target), k_upload_prefix));
   }
   fs::path partial = backups / (id + k_partial_suffix);
   if (::mkdir(partial.c_str(), 0750) != 0) throw_system_error("unable to create '" + partial.string() + "'", errno);

@@ -31,8 +31,11 @@ class CopyCollector final : public Collector {
       for (const auto& name : copy_destinations(m_target)) {
         auto status = read_copy_status(m_repository, m_target.name, name);
         std::optional<TimePoint> oldest;
+        // The backups are made in the primary store; only log segments are sent there.
+        bool primary = name == m_target.primary_repository;
         for (const auto& backup : backups)
-          if (!status.copied_backups.count(backup.manifest.id) && (!oldest || backup.manifest.finished_at < *oldest))
+          if (!primary && !status.copied_backups.count(backup.manifest.id) &&
+              (!oldest || backup.manifest.finished_at < *oldest))
             oldest = backup.manifest.finished_at;
         for (const auto& segment : segments)
           if (segment.sequence > status.copied_segments_through && (!oldest || segment.archived_at < *oldest))
