@@ -15,6 +15,7 @@ std::unique_ptr<ByteSink> ObjectArtifactStore::create(const std::string& name) {
 }
 
 void ObjectArtifactStore::store_directory(const std::string& name) {
+  if (m_in_place) return;
   auto directory = m_staging / name;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(directory)) {
     if (!entry.is_regular_file() || entry.is_symlink()) continue;

@@ -38,13 +38,14 @@ class DirectoryArtifactStore final : public ArtifactStore {
   std::filesystem::path m_directory;
 };
 
-// Artifacts as objects "<prefix><name>" in `storage`; directory artifacts
-// are written into `staging` first. Remembers every key it wrote, so that a
-// backup that fails can take them away again.
+// Artifacts as objects "<prefix><name>" in `storage`. Directory artifacts
+// are written into `staging` and then stored, or, when `in_place` (the
+// store keeps its objects as files in that very directory), left where the
+// tool wrote them.
 class ObjectArtifactStore final : public ArtifactStore {
  public:
-  ObjectArtifactStore(Storage& storage, std::string prefix, std::filesystem::path staging)
-      : m_storage(storage), m_prefix(std::move(prefix)), m_staging(std::move(staging)) {}
+  ObjectArtifactStore(Storage& storage, std::string prefix, std::filesystem::path staging, bool in_place = false)
+      : m_storage(storage), m_prefix(std::move(prefix)), m_staging(std::move(staging)), m_in_place(in_place) {}
   std::unique_ptr<ByteSink> create(const std::string& name) override;
   std::filesystem::path directory_for(const std::string& name) override { return m_staging / name; }
   void store_directory(const std::string& name) override;
@@ -59,6 +60,7 @@ class ObjectArtifactStore final : public ArtifactStore {
   Storage& m_storage;
   std::string m_prefix;
   std::filesystem::path m_staging;
+  bool m_in_place;
   std::set<std::string> m_written;
 };
 

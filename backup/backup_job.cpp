@@ -111,7 +111,7 @@ BackupReport take_backup(const Target& target, const Repository& repository, con
     manifest.log_position = dump.position;
     manifest.row_count_source = dump.row_count_source;
     seal_manifest(target, repository, manifest);
-    if (const auto* store = repository.backup_store(target.name)) publish_encryption_marker(target, repository, *store);
+    if (const auto* store = repository.remote_store(target.name)) publish_encryption_marker(target, repository, *store);
     auto directory = partial.commit(manifest);
     record_backup_attempt(repository, target.name, type, started, nullptr);
     spdlog::info("{} backup {} of target '{}' finished in {:.1f} s: {} bytes stored from {} bytes", type, manifest.id,

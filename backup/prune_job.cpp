@@ -59,7 +59,7 @@ std::vector<RetentionDecision> prune_target(const Target& target, const Reposito
                    log_decisions[i].reason);
       archive.remove(segments[i]);
       // The store the backups are made in holds the segments the copy job sent there.
-      if (const auto* store = repository.backup_store(target.name)) {
+      if (const auto* store = repository.remote_store(target.name)) {
         std::string prefix = target.name + "/log/";
         store->storage->remove({prefix + segments[i].name + ".json", prefix + segments[i].artifact.name});
       }

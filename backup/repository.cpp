@@ -26,7 +26,8 @@ constexpr const char* k_deleting_suffix = ".deleting";
 constexpr const char* k_manifest = "manifest.json";
 constexpr const char* k_manifest_copy = "manifest.copy.json";
 constexpr const char* k_verification = "verification.json";
-constexpr const char* k_attempt = ".attempt";  // inside a partial backup: its type
+constexpr const char* k_attempt = ".attempt";    // inside a partial backup: its type
+constexpr const char* k_deleting = ".deleting";  // inside a backup being deleted
 // Local staging of the directory artifacts of a backup made in a store.
 constexpr const char* k_upload_prefix = ".upload-";
 
@@ -136,84 +137,80 @@ std::string backup_id_for(TimePoint time) {
 
 // ------------------------------------------------------------ PartialBackup
 
-PartialBackup::PartialBackup(std::string id, fs::path directory, fs::path final_directory)
-    : m_id(std::move(id)),
-      m_directory(std::move(directory)),
-      m_final_directory(std::move(final_directory)),
-      m_artifacts(std::make_unique<DirectoryArtifactStore>(m_directory)) {}
-
-PartialBackup::PartialBackup(std::string id, Storage& storage, const std::string& prefix, TempDir staging)
-    : m_id(std::move(id)), m_staging(std::move(staging)) {
-  auto objects = std::make_unique<ObjectArtifactStore>(storage, prefix, m_staging->path());
-  m_objects = objects.get();
-  m_artifacts = std::move(objects);
+PartialBackup::PartialBackup(std::string id, std::shared_ptr<Storage> storage, std::string prefix,
+                             std::optional<TempDir> staging)
+    : m_id(std::move(id)), m_storage(std::move(storage)), m_prefix(std::move(prefix)), m_staging(std::move(staging)) {
+  // A store whose objects are files here (the local repository) takes
+  // pg_dump's directory artifacts in place; another one after staging.
+  auto in_place = m_storage->local_path(m_prefix.substr(0, m_prefix.size() - 1));
+  if (in_place) m_directory = *in_place;
+  m_artifacts = std::make_unique<ObjectArtifactStore>(*m_storage, m_prefix, in_place ? *in_place : m_staging->path(),
+                                                      in_place.has_value());
 }
 
 PartialBackup::PartialBackup(PartialBackup&& other) noexcept
     : m_id(std::move(other.m_id)),
+      m_storage(std::move(other.m_storage)),
+      m_prefix(std::move(other.m_prefix)),
       m_directory(std::exchange(other.m_directory, {})),
-      m_final_directory(std::move(other.m_final_directory)),
       m_artifacts(std::move(other.m_artifacts)),
-      m_objects(std::exchange(other.m_objects, nullptr)),
       m_staging(std::move(other.m_staging)),
-      m_committed(other.m_committed) {}
+      m_committed(std::exchange(other.m_committed, true)) {}
 
 PartialBackup::~PartialBackup() {
-  if (m_committed) return;
-  if (m_objects) {
-    // What a failed backup wrote goes again; what a killed one wrote, the
-    // next backup removes (Repository::remove_partial_backups).
-    std::vector<std::string> keys(m_objects->written().begin(), m_objects->written().end());
-    keys.push_back(m_objects->prefix() + k_attempt);
-    try {
-      m_objects->storage().remove(keys);
-    } catch (const std::exception& e) {
-      spdlog::warn("unable to remove what the failed backup {} wrote to {} (the next backup will): {}", m_id,
-                   m_objects->storage().describe(), e.what());
-    }
-    return;
+  if (m_committed || !m_storage) return;
+  // What a failed backup wrote goes again; what a killed one wrote, the
+  // next backup of the target removes (Repository::remove_partial_backups).
+  try {
+    std::vector<std::string> keys;
+    for (const auto& object : m_storage->list(m_prefix))
+      if (object.key != m_prefix + k_attempt) keys.push_back(object.key);
+    m_storage->remove(keys);
+    m_storage->remove({m_prefix + k_attempt});
+    std::error_code ignored;
+    if (!m_directory.empty()) fs::remove_all(m_directory, ignored);  // the writers' temporary files too
+  } catch (const std::exception& e) {
+    spdlog::warn("unable to remove what the failed backup {} wrote to {} (the next backup will): {}", m_id,
+                 m_storage->describe(), e.what());
   }
-  if (m_directory.empty()) return;
-  std::error_code ignored;
-  fs::remove_all(m_directory, ignored);
 }
 
 fs::path PartialBackup::commit(const BackupManifest& manifest) {
   std::string text = manifest_to_json(manifest);
-  if (m_objects) {
-    // The copy first: whenever manifest.json exists, so does its copy.
-    m_objects->write(k_manifest_copy, text);
-    m_objects->write(k_manifest, text);
-    m_committed = true;
-    try {
-      m_objects->storage().remove({m_objects->prefix() + k_attempt});
-    } catch (const std::exception& e) {
-      spdlog::warn("backup {} is complete; its attempt marker stays until the next backup: {}", m_id, e.what());
-    }
-    return {};
-  }
-  std::error_code ignored;
-  fs::remove(m_directory / k_attempt, ignored);  // only a partial backup needs it
   // The copy first: whenever manifest.json exists, so does its copy.
-  write_file_atomically(m_directory / k_manifest_copy, text, 0640);
-  write_file_atomically(m_directory / k_manifest, text, 0640);
-  if (::rename(m_directory.c_str(), m_final_directory.c_str()) != 0)
-    throw_system_error("unable to move '" + m_directory.string() + "' into place", errno);
-  sync_directory(m_final_directory.parent_path());
+  write_object(*m_storage, m_prefix + k_manifest_copy, text);
+  write_object(*m_storage, m_prefix + k_manifest, text);
   m_committed = true;
-  return m_final_directory;
+  try {
+    m_storage->remove({m_prefix + k_attempt});
+  } catch (const std::exception& e) {
+    spdlog::warn("backup {} is complete; its attempt marker stays until the next backup: {}", m_id, e.what());
+  }
+  return m_directory;
 }
 
 // --------------------------------------------------------------- Repository
 
-Repository::Repository(fs::path root) : m_root(std::move(root)), m_cache(std::make_shared<ObjectCache>()) {}
+Repository::Repository(fs::path root) : Repository(std::move(root), {}) {}
 
 Repository::Repository(fs::path root, std::map<std::string, BackupStore> stores)
-    : m_root(std::move(root)), m_stores(std::move(stores)), m_cache(std::make_shared<ObjectCache>()) {}
+    : m_root(std::move(root)),
+      m_stores(std::move(stores)),
+      m_local{"local", posix_storage_at(m_root)},
+      m_cache(std::make_shared<ObjectCache>()) {}
 
-const BackupStore* Repository::backup_store(const std::string& target) const {
+fs::path Repository::target_directory(const std::string& target) const {
+  return m_root / target;
+}
+
+const BackupStore* Repository::remote_store(const std::string& target) const {
   auto it = m_stores.find(target);
   return it == m_stores.end() ? nullptr : &it->second;
+}
+
+const BackupStore& Repository::store_of(const std::string& target) const {
+  const auto* remote = remote_store(target);
+  return remote ? *remote : m_local;
 }
 
 std::string Repository::read_cached(const Storage& storage, const ObjectInfo& object) const {
@@ -232,29 +229,37 @@ std::string Repository::read_cached(const Storage& storage, const ObjectInfo& ob
 std::size_t Repository::remove_stored_leftovers(const BackupStore& store, const std::string& target) const {
   std::size_t removed = 0;
   for (const auto& [id, objects] : stored_backups(*store.storage, target)) {
-    if (objects.count(k_manifest)) continue;
-    // No manifest: a backup killed before it finished (it left its
-    // attempt marker), or a deletion cut short.
+    bool legacy = id.ends_with(k_partial_suffix) || id.ends_with(k_deleting_suffix);
+    bool attempt = objects.count(k_attempt) > 0;
+    bool complete = !legacy && objects.count(k_manifest) > 0 && !objects.count(k_deleting);
+    if (complete) {
+      // Killed between its manifest and the removal of its marker: complete.
+      if (attempt) store.storage->remove({objects.at(k_attempt).key});
+      continue;
+    }
+    if (!legacy && !attempt && !objects.count(k_deleting)) continue;  // damaged, not ours to remove
     std::vector<std::string> keys;
-    for (const auto& [name, object] : objects) keys.push_back(object.key);
-    if (auto attempt = objects.find(k_attempt); attempt != objects.end()) {
-      std::string noted = read_object(*store.storage, attempt->second.key);
-      count_killed_backup(*this, target, noted.substr(0, noted.find('\n')), id);
-      spdlog::info("removing backup {} of target '{}' from repository '{}': it was interrupted", id, target,
+    for (const auto& [name, object] : objects)
+      if (name != k_attempt && name != k_deleting) keys.push_back(object.key);
+    if (attempt) {
+      // A backup killed before it finished (SIGKILL, power loss, its store
+      // gone): never counted, so counted now.
+      std::string noted = read_object(*store.storage, objects.at(k_attempt).key);
+      std::string backup_id = legacy ? id.substr(0, id.size() - std::string_view(k_partial_suffix).size()) : id;
+      count_killed_backup(*this, target, noted.substr(0, noted.find('\n')), backup_id);
+      spdlog::info("removing backup {} of target '{}' from repository '{}': it was interrupted", backup_id, target,
                    store.name);
+      keys.push_back(objects.at(k_attempt).key);
     } else {
       spdlog::info("finishing the deletion of backup {} of target '{}' in repository '{}'", id, target, store.name);
     }
     store.storage->remove(keys);
+    if (objects.count(k_deleting)) store.storage->remove({objects.at(k_deleting).key});
     ++removed;
   }
   // Holding the target's lock, no other backup writes there.
   removed += store.storage->remove_abandoned_writes(target + "/backups/");
   return removed;
-}
-
-fs::path Repository::target_directory(const std::string& target) const {
-  return m_root / target;
 }
 
 LockFile Repository::lock_readers(const std::string& target) const {
@@ -293,8 +298,7 @@ std::optional<std::string> Repository::backup_running(const std::string& target)
 }
 
 std::size_t Repository::remove_partial_backups(const std::string& target) const {
-  std::size_t removed = 0;
-  if (const auto* store = backup_store(target)) removed += remove_stored_leftovers(*store, target);
+  std::size_t removed = remove_stored_leftovers(store_of(target), target);
   // Staging directories of directory artifacts a killed backup was storing.
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(target_directory(target), ignored))
@@ -302,29 +306,12 @@ std::size_t Repository::remove_partial_backups(const std::string& target) const 
       spdlog::info("removing '{}' left by an interrupted backup", entry.path().string());
       fs::remove_all(entry.path(), ignored);
     }
-  fs::path backups = target_directory(target) / "backups";
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(backups, error)) {
-    if (entry.path().extension() != k_partial_suffix && entry.path().extension() != k_deleting_suffix) continue;
-    spdlog::info("removing '{}' left by an interrupted {}", entry.path().string(),
-                 entry.path().extension() == k_partial_suffix ? "backup" : "deletion");
-    if (entry.path().extension() == k_partial_suffix) {
-      // A failed backup removes its own partial directory; one left behind
-      // was killed (SIGKILL, power loss) and never counted: count it now.
-      auto noted = read_text(entry.path() / k_attempt);
-      count_killed_backup(*this, target, noted ? noted->substr(0, noted->find('\n')) : "full",
-                          entry.path().stem().string());
-    }
-    fs::remove_all(entry.path(), error);
-    if (error) throw Error(ErrorKind::io, "unable to remove '" + entry.path().string() + "': " + error.message());
-    ++removed;
-  }
   return removed;
 }
 
 std::size_t Repository::clean_up_interrupted(const std::string& target) const {
   fs::path directory = target_directory(target);
-  if (!fs::exists(directory / "backups") && !backup_store(target)) return 0;
+  if (!fs::exists(directory / "backups") && !remote_store(target)) return 0;
   fs::create_directories(directory);
   auto lock = LockFile::try_acquire(directory / "lock", "cleanup");
   if (!lock) return 0;
@@ -332,39 +319,33 @@ std::size_t Repository::clean_up_interrupted(const std::string& target) const {
 }
 
 PartialBackup Repository::begin_backup(const std::string& target, TimePoint now, const std::string& type) const {
-  fs::path backups = target_directory(target) / "backups";
-  fs::create_directories(backups);
+  fs::create_directories(target_directory(target) / "backups");
+  const auto& store = store_of(target);
   // Ids are per second; a second backup within the same second takes the next one.
   std::string newest;
-  for (const auto& entry : fs::directory_iterator(backups)) newest = std::max(newest, entry.path().stem().string());
-  const auto* store = backup_store(target);
-  if (store)
-    for (const auto& [id, objects] : stored_backups(*store->storage, target)) newest = std::max(newest, id);
+  for (const auto& [id, objects] : stored_backups(*store.storage, target))
+    newest = std::max(newest, id.substr(0, id.find('.')));
   std::string id = backup_id_for(now);
   while (id <= newest) {
     now += std::chrono::seconds(1);
     id = backup_id_for(now);
   }
-  if (store) {
-    std::string prefix = target + "/backups/" + id + "/";
-    // Noted first, so that a backup killed before it finished is found and counted.
-    write_object(*store->storage, prefix + k_attempt, type + "\n");
-    return PartialBackup(id, *store->storage, prefix, TempDir(target_directory(target), k_upload_prefix));
-  }
-  fs::path partial = backups / (id + k_partial_suffix);
-  if (::mkdir(partial.c_str(), 0750) != 0) throw_system_error("unable to create '" + partial.string() + "'", errno);
-  PartialBackup result(id, partial, backups / id);
-  write_file_atomically(partial / k_attempt, type + "\n", 0640);
-  return result;
+  std::string prefix = target + "/backups/" + id + "/";
+  // Noted first, so that a backup killed before it finished is found and counted.
+  write_object(*store.storage, prefix + k_attempt, type + "\n");
+  std::optional<TempDir> staging;
+  if (!store.storage->local_path(prefix + k_attempt)) staging.emplace(target_directory(target), k_upload_prefix);
+  return PartialBackup(id, store.storage, prefix, std::move(staging));
 }
 
-std::vector<BackupEntry> Repository::list_stored(const BackupStore& store, const std::string& target,
-                                                 std::vector<std::string>* problems) const {
+std::vector<BackupEntry> Repository::list(const std::string& target, std::vector<std::string>* problems) const {
+  const auto& store = store_of(target);
   std::vector<BackupEntry> entries;
   for (const auto& [id, objects] : stored_backups(*store.storage, target)) {
-    // Only a manifest.json makes a backup; the rest are partial or half deleted.
-    auto manifest_object = objects.find(k_manifest);
-    if (manifest_object == objects.end()) continue;
+    // Being written or deleted, or left so by an interrupted run: no backup.
+    if (id.ends_with(k_partial_suffix) || id.ends_with(k_deleting_suffix) || objects.count(k_deleting)) continue;
+    if (!objects.count(k_manifest) && objects.count(k_attempt)) continue;
+    // manifest.json, or its copy when it is damaged (or lost).
     std::optional<BackupManifest> manifest;
     std::string failure;
     for (const char* name : {k_manifest, k_manifest_copy}) {
@@ -384,51 +365,26 @@ std::vector<BackupEntry> Repository::list_stored(const BackupStore& store, const
       }
     }
     if (!manifest) {
-      if (problems) problems->push_back("backup '" + id + "' in repository '" + store.name + "' skipped: " + failure);
+      if (problems)
+        problems->push_back("backup '" + id + "'" +
+                            (remote_store(target) ? " in repository '" + store.name + "'" : "") +
+                            " skipped: " + failure);
       continue;
     }
     BackupEntry backup{{}, std::move(*manifest), std::nullopt};
+    if (auto path = store.storage->local_path(target + "/backups/" + id)) backup.directory = *path;
     if (auto record = objects.find(k_verification); record != objects.end())
       read_verification(read_cached(*store.storage, record->second), backup, problems);
     entries.push_back(std::move(backup));
   }
-  return entries;
-}
-
-std::vector<BackupEntry> Repository::list(const std::string& target, std::vector<std::string>* problems) const {
-  if (const auto* store = backup_store(target)) return list_stored(*store, target, problems);
-  std::vector<BackupEntry> entries;
-  fs::path backups = target_directory(target) / "backups";
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(backups, error)) {
-    if (!entry.is_directory() || entry.path().extension() == k_partial_suffix ||
-        entry.path().extension() == k_deleting_suffix)
-      continue;
-    std::optional<BackupManifest> manifest;
-    std::string failure;
-    for (const char* name : {k_manifest, k_manifest_copy}) {
-      auto text = read_text(entry.path() / name);
-      if (!text) {
-        failure = std::string(name) + " is missing";
-        continue;
-      }
-      try {
-        manifest = manifest_from_json(*text);
-        break;
-      } catch (const Error& e) {
-        failure = std::string(name) + ": " + e.what();
-      }
-    }
-    if (!manifest) {
-      if (problems) problems->push_back("backup '" + entry.path().filename().string() + "' skipped: " + failure);
-      continue;
-    }
-    BackupEntry backup{entry.path(), std::move(*manifest), std::nullopt};
-    if (auto text = read_text(entry.path() / k_verification)) read_verification(*text, backup, problems);
-    entries.push_back(std::move(backup));
+  // Forget what is gone.
+  std::string prefix = target + "/backups/";
+  std::lock_guard lock(m_cache->mutex);
+  for (auto it = m_cache->objects.lower_bound(prefix); it != m_cache->objects.end() && it->first.starts_with(prefix);) {
+    bool listed = false;
+    for (const auto& entry : entries) listed = listed || it->first.starts_with(prefix + entry.manifest.id + "/");
+    it = listed ? std::next(it) : m_cache->objects.erase(it);
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const BackupEntry& a, const BackupEntry& b) { return a.manifest.id < b.manifest.id; });
   return entries;
 }
 
@@ -454,35 +410,24 @@ std::vector<std::string> Repository::targets() const {
 }
 
 void Repository::delete_backup(const BackupEntry& entry) const {
-  if (const auto* store = backup_store(entry.manifest.target)) {
-    // The manifest first: from then on it is no backup, and what is left
-    // is removed by the next backup if this is cut short.
-    std::string prefix = entry.manifest.target + "/backups/" + entry.manifest.id + "/";
-    store->storage->remove({prefix + k_manifest});
-    std::vector<std::string> rest;
-    for (const auto& object : store->storage->list(prefix)) rest.push_back(object.key);
-    store->storage->remove(rest);
-    return;
-  }
-  fs::path doomed = entry.directory;
-  doomed += k_deleting_suffix;
-  if (::rename(entry.directory.c_str(), doomed.c_str()) != 0)
-    throw_system_error("unable to retire backup '" + entry.directory.string() + "'", errno);
-  sync_directory(entry.directory.parent_path());
-  std::error_code error;
-  fs::remove_all(doomed, error);
-  if (error) throw Error(ErrorKind::io, "unable to remove '" + doomed.string() + "': " + error.message());
+  const auto& store = store_of(entry.manifest.target);
+  std::string prefix = entry.manifest.target + "/backups/" + entry.manifest.id + "/";
+  // Marked first, then the manifests: from then on it is no backup, and a
+  // deletion cut short is finished by the next backup or prune.
+  write_object(*store.storage, prefix + k_deleting, "");
+  store.storage->remove({prefix + k_manifest, prefix + k_manifest_copy});
+  std::vector<std::string> rest;
+  for (const auto& object : store.storage->list(prefix))
+    if (object.key != prefix + k_deleting) rest.push_back(object.key);
+  store.storage->remove(rest);
+  store.storage->remove({prefix + k_deleting});
 }
 
 void Repository::record_verification(const BackupEntry& entry, const VerificationRecord& record) const {
-  if (const auto* store = backup_store(entry.manifest.target)) {
-    std::string key = entry.manifest.target + "/backups/" + entry.manifest.id + "/" + k_verification;
-    if (record.result == "could-not-run" && store->storage->stat(key)) return;
-    write_object(*store->storage, key, verification_to_json(record));
-    return;
-  }
-  if (record.result == "could-not-run" && fs::exists(entry.directory / k_verification)) return;
-  write_file_atomically(entry.directory / k_verification, verification_to_json(record), 0640);
+  const auto& store = store_of(entry.manifest.target);
+  std::string key = entry.manifest.target + "/backups/" + entry.manifest.id + "/" + k_verification;
+  if (record.result == "could-not-run" && store.storage->stat(key)) return;
+  write_object(*store.storage, key, verification_to_json(record));
 }
 
 TargetState target_state_from_json(const std::string& text, const std::string& target) {
@@ -526,15 +471,12 @@ void Repository::update_state(const std::string& target, const std::function<voi
 
 std::uint64_t Repository::stored_bytes(const std::string& target) const {
   std::uint64_t total = 0;
-  if (const auto* store = backup_store(target))
-    for (const auto& object : store->storage->list(target + "/backups/")) total += object.size;
-  for (const char* area : {"backups", "log"}) {
-    std::error_code error;
-    for (auto it = fs::recursive_directory_iterator(target_directory(target) / area, error);
-         it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (error) break;
-      if (it->is_regular_file(error)) total += it->file_size(error);
-    }
+  for (const auto& object : store_of(target).storage->list(target + "/backups/")) total += object.size;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(target_directory(target) / "log", error);
+       it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    if (it->is_regular_file(error)) total += it->file_size(error);
   }
   return total;
 }

@@ -3,21 +3,21 @@
 //
 //   <root>/<target>/lock                      held while a backup runs
 //   <root>/<target>/state.json                attempt counters (runs_total)
-//   <root>/<target>/backups/<id>/             one complete backup
-//       manifest.json, manifest.copy.json     written last
+//   <root>/<target>/backups/<id>/             one backup
+//       <artifacts>                           written first
+//       manifest.copy.json, manifest.json     written last
 //       verification.json                     result of the newest verify
-//       <artifacts>
-//   <root>/<target>/backups/<id>.partial/     a backup being written
+//       .attempt                              while it is written: its type
+//       .deleting                             while it is deleted
 //
-// A backup directory is complete only when it has a valid manifest and no
-// ".partial" suffix; everything else is never listed and is removed by the
-// next backup of that target.
-//
-// A target whose first repository is another store (an S3 bucket: its
-// BackupStore) keeps its backups there, in the same layout, streamed
-// straight into objects, manifests last: a backup exists there when, and
-// only when, its manifest.json object does. Its locks, state, log archive
-// and records stay under the local root.
+// Backups are objects of a Storage (backup/storage/storage.h): the posix
+// driver at <root> for the local repository, or the store of a target whose
+// first repository is another one (an S3 bucket: its BackupStore), in the
+// same layout. A backup exists when, and only when, its manifest.json does
+// (written last, after its copy), without a .deleting marker; a backup cut
+// short is never listed and is removed, and counted, by the next backup of
+// that target. Locks, state, the log archive and the records of a target
+// stay under the local root.
 
 #include <filesystem>
 #include <functional>
@@ -96,26 +96,24 @@ class PartialBackup {
   ~PartialBackup();
 
   const std::string& id() const { return m_id; }
-  // Local backups: the partial directory (empty for a BackupStore).
+  // The backup's directory when its store keeps files here (the local
+  // repository); empty for a remote store.
   const std::filesystem::path& directory() const { return m_directory; }
   // Where the engine writes the artifacts.
   ArtifactStore& artifacts() { return *m_artifacts; }
-  // Writes both manifest copies (fsynced), renames the directory into place
-  // and fsyncs the parent. Returns the final directory. In a BackupStore:
-  // writes the two manifest objects, manifest.json last, and returns an
-  // empty path.
+  // Writes both manifest objects, manifest.json last (each atomic and, on
+  // posix, fsynced), and removes the attempt marker. Returns directory().
   std::filesystem::path commit(const BackupManifest& manifest);
 
  private:
   friend class Repository;
-  PartialBackup(std::string id, std::filesystem::path directory, std::filesystem::path final_directory);
-  PartialBackup(std::string id, Storage& storage, const std::string& prefix, TempDir staging);
+  PartialBackup(std::string id, std::shared_ptr<Storage> storage, std::string prefix, std::optional<TempDir> staging);
   std::string m_id;
+  std::shared_ptr<Storage> m_storage;
+  std::string m_prefix;  // "<target>/backups/<id>/"
   std::filesystem::path m_directory;
-  std::filesystem::path m_final_directory;
   std::unique_ptr<ArtifactStore> m_artifacts;
-  ObjectArtifactStore* m_objects = nullptr;  // m_artifacts, in a BackupStore
-  std::optional<TempDir> m_staging;          // directory artifacts on their way to the store
+  std::optional<TempDir> m_staging;  // directory artifacts on their way to a remote store
   bool m_committed = false;
 };
 
@@ -129,8 +127,11 @@ class Repository {
   // With the stores of the targets whose backups go elsewhere first, by target.
   Repository(std::filesystem::path root, std::map<std::string, BackupStore> stores);
 
-  // The store `target`'s backups live in; nullptr when they are local.
-  const BackupStore* backup_store(const std::string& target) const;
+  // The store `target`'s backups are made in when it is not the local
+  // repository (they are fetched from it to be read); nullptr otherwise.
+  const BackupStore* remote_store(const std::string& target) const;
+  // The store `target`'s backups are in: remote_store(), or "local".
+  const BackupStore& store_of(const std::string& target) const;
 
   const std::filesystem::path& root() const { return m_root; }
   std::filesystem::path target_directory(const std::string& target) const;
@@ -187,13 +188,12 @@ class Repository {
   };
   struct ObjectCache;
 
-  std::vector<BackupEntry> list_stored(const BackupStore& store, const std::string& target,
-                                       std::vector<std::string>* problems) const;
   std::string read_cached(const Storage& storage, const ObjectInfo& object) const;
   std::size_t remove_stored_leftovers(const BackupStore& store, const std::string& target) const;
 
   std::filesystem::path m_root;
   std::map<std::string, BackupStore> m_stores;
+  BackupStore m_local;  // the posix driver at m_root
   // Manifests and records of stored backups, by key: a collector lists the
   // store every interval but reads each manifest once.
   std::shared_ptr<ObjectCache> m_cache;

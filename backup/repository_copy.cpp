@@ -133,10 +133,10 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
   try {
     // Readers' lock: prune does not delete a backup while it is copied.
     auto readers = local.lock_readers(target);
-    const auto* source = local.backup_store(target);
+    const BackupStore& source = local.store_of(target);
     // The store the backups are made in gets the log segments only; a
     // backup may be writing under backups/ there right now.
-    bool into_source = source && source->name == repository_name;
+    bool into_source = source.name == repository_name;
     // Holding the copy lock, nobody else writes under that prefix there.
     if (auto abandoned = destination.remove_abandoned_writes(target + (into_source ? "/log/" : "/")))
       spdlog::info("removed {} upload(s) a killed or failed copy of target '{}' left in '{}'", abandoned, target,
@@ -155,31 +155,17 @@ CopyReport copy_target(const Repository& local, const std::string& target, Stora
         status.copied_backups.insert(backup.manifest.id);
         continue;
       }
-      if (source) {
-        // From the store the backup was made in, data first, the manifests last.
-        std::vector<ObjectInfo> manifests;
-        for (const auto& object : source->storage->list(prefix)) {
-          std::string name = object.key.substr(prefix.size());
-          if (name == k_manifest || name == k_manifest_copy)
-            manifests.push_back(object);
-          else if (!name.starts_with('.'))
-            copier.relay(*source->storage, object, object.key);
-        }
-        // manifest.copy.json sorts before manifest.json.
-        for (const auto& object : manifests) copier.relay(*source->storage, object, object.key);
-        status.copied_backups.insert(backup.manifest.id);
-        ++report.backups_copied;
-        continue;
+      // From the store the backup was made in, data first, the manifests last.
+      std::vector<ObjectInfo> manifests;
+      for (const auto& object : source.storage->list(prefix)) {
+        std::string name = object.key.substr(prefix.size());
+        if (name == k_manifest || name == k_manifest_copy)
+          manifests.push_back(object);
+        else if (!name.starts_with('.'))
+          copier.relay(*source.storage, object, object.key);
       }
-      // Data first (files of directory artifacts included), the manifests last.
-      for (const auto& entry : std::filesystem::recursive_directory_iterator(backup.directory)) {
-        if (!entry.is_regular_file() || entry.is_symlink()) continue;
-        std::string relative = entry.path().lexically_relative(backup.directory).generic_string();
-        if (relative == k_manifest || relative == k_manifest_copy) continue;
-        copier.send(entry.path(), prefix + relative);
-      }
-      copier.send(backup.directory / k_manifest_copy, prefix + k_manifest_copy);
-      copier.send(backup.directory / k_manifest, prefix + k_manifest);
+      // manifest.copy.json sorts before manifest.json.
+      for (const auto& object : manifests) copier.relay(*source.storage, object, object.key);
       status.copied_backups.insert(backup.manifest.id);
       ++report.backups_copied;
     }

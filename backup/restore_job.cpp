@@ -241,7 +241,7 @@ RestoreReport restore_from(const Target& target, const Repository& files, const 
 }  // namespace
 
 RestoreReport restore_backup(const Target& target, const Repository& repository, const RestoreRequest& request) {
-  const auto* store = repository.backup_store(target.name);
+  const auto* store = repository.remote_store(target.name);
   if (!store) return restore_from(target, repository, repository, request);
   // Fetched from the store first: every byte re-read and checked before anything is replaced.
   auto readers = repository.lock_readers(target.name);

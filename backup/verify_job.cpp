@@ -76,7 +76,7 @@ VerifyReport verify_backup(const Target& target, const Repository& repository, c
     report.backup_id = entry->manifest.id;
     // A backup in a store is read back from it: every byte downloaded and checked again.
     std::optional<StagedBackup> staged;
-    if (const auto* store = repository.backup_store(target.name))
+    if (const auto* store = repository.remote_store(target.name))
       staged.emplace(stage_backup(*store->storage, target.name, entry->manifest.id, repository.root()));
     const Repository& files = staged ? staged->repository : repository;
     // An incremental is only as good as every backup it continues from.

@@ -133,8 +133,14 @@ class PosixStorage final : public Storage {
       auto path = path_of(key);
       if (::unlink(path.c_str()) != 0 && errno != ENOENT)
         throw_system_error("unable to remove '" + path.string() + "'", errno);
+      // Directories hold no objects of their own: the ones left empty go too.
+      for (auto directory = path.parent_path(); directory != m_root && directory.string().starts_with(m_root.string());
+           directory = directory.parent_path())
+        if (::rmdir(directory.c_str()) != 0) break;
     }
   }
+
+  std::optional<std::filesystem::path> local_path(const std::string& key) const override { return path_of(key); }
 
  private:
   std::filesystem::path path_of(const std::string& key) const { return m_root / require_plain_key(key); }
@@ -143,6 +149,10 @@ class PosixStorage final : public Storage {
 };
 
 }  // namespace
+
+std::unique_ptr<Storage> posix_storage_at(const std::filesystem::path& root) {
+  return std::make_unique<PosixStorage>(root);
+}
 
 std::unique_ptr<Storage> open_posix_storage(const StorageSettings& settings) {
   if (settings.path.empty() || !settings.path.is_absolute())

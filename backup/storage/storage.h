@@ -64,6 +64,10 @@ class Storage {
   // writer under `prefix` (it holds the lock of the job that writes there).
   // Returns how many it removed.
   virtual std::size_t remove_abandoned_writes(const std::string& prefix) = 0;
+  // The file object `key` is (or would be) on this host, for a driver that
+  // keeps objects as local files (posix): readers then use it in place.
+  // nullopt for a remote store.
+  virtual std::optional<std::filesystem::path> local_path(const std::string&) const { return std::nullopt; }
 };
 
 // The whole object as bytes: for small objects (manifests, records, state).
@@ -87,6 +91,8 @@ struct StorageDriver {
 std::span<const StorageDriver> storage_drivers();
 // Throws Error{config} naming the known drivers.
 std::unique_ptr<Storage> open_storage(const StorageSettings& settings);
+// The posix driver at `root` (the local repository), unchecked.
+std::unique_ptr<Storage> posix_storage_at(const std::filesystem::path& root);
 
 // A key that stays inside the store: relative, '/'-separated, no empty,
 // "." or ".." part, no NUL. Throws Error{integrity} naming `key` otherwise.

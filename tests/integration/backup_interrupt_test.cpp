@@ -123,7 +123,10 @@ class BackupInterruptTest : public ::testing::TestWithParam<Engine> {
     std::size_t count = 0;
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(backups_path(), error))
-      if (entry.path().extension() == ".partial") ++count;
+      // A backup cut short: its attempt marker and no manifest.
+      if (std::filesystem::exists(entry.path() / ".attempt") &&
+          !std::filesystem::exists(entry.path() / "manifest.json"))
+        ++count;
     return count;
   }
 

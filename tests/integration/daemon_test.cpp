@@ -202,7 +202,7 @@ TEST_F(DaemonTest, a_sigkill_during_a_scheduled_backup_leaves_nothing_and_the_re
     std::size_t n = 0;
     std::error_code error;
     for (const auto& e : std::filesystem::directory_iterator(m_dir.path() / "repository" / "shop" / "backups", error))
-      n += e.path().extension() == ".partial";
+      n += std::filesystem::exists(e.path() / ".attempt") && !std::filesystem::exists(e.path() / "manifest.json");
     return n;
   };
   {
@@ -251,7 +251,7 @@ TEST_F(DaemonTest, sigterm_during_a_scheduled_backup_stops_the_dump_and_leaves_n
   std::size_t partials = 0;
   std::error_code error;
   for (const auto& e : std::filesystem::directory_iterator(m_dir.path() / "repository" / "shop" / "backups", error))
-    partials += e.path().extension() == ".partial";
+    partials += std::filesystem::exists(e.path() / ".attempt") && !std::filesystem::exists(e.path() / "manifest.json");
   EXPECT_EQ(partials, 0u);
   EXPECT_TRUE(repository().list("shop").empty());
 }

