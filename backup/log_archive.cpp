@@ -30,12 +30,6 @@ constexpr const char* k_record_suffix = ".json";
 constexpr const char* k_data_suffix = ".zst";
 constexpr const char* k_partial_suffix = ".partial";
 
-std::string read_text(const fs::path& path) {
-  auto text = read_repository_file(path);
-  if (!text) throw Error(ErrorKind::io, "unable to read '" + path.string() + "'");
-  return *text;
-}
-
 json segment_to_json(const LogSegment& s) {
   json j{{"name", s.name},
          {"sequence", s.sequence},
@@ -111,7 +105,9 @@ std::optional<std::uint64_t> log_file_sequence(const std::string& name) {
 }
 
 LogArchive::LogArchive(const Repository& repository, const std::string& target)
-    : m_directory(repository.target_directory(target) / "log") {}
+    : m_directory(repository.target_directory(target) / "log"),
+      m_storage(repository.local_store().storage),
+      m_prefix(target + "/log/") {}
 
 LockFile LogArchive::lock(const std::string& note) const {
   std::error_code error;
@@ -141,11 +137,10 @@ std::vector<LogSegment> LogArchive::segments(std::vector<std::string>* problems)
 std::vector<LogSegment> LogArchive::segments(LogSegmentCache& cache, std::vector<std::string>* problems) const {
   std::vector<LogSegment> result;
   LogSegmentCache seen;
-  std::error_code error;
-  for (auto it = fs::directory_iterator(m_directory, error); !error && it != fs::directory_iterator();
-       it.increment(error)) {
-    auto name = it->path().filename().string();
-    if (!name.ends_with(k_record_suffix) || name == k_progress) continue;
+  for (const auto& object : m_storage->list(m_prefix)) {
+    auto name = object.key.substr(m_prefix.size());
+    // Replay and work directories below hold no records.
+    if (!name.ends_with(k_record_suffix) || name == k_progress || name.find('/') != std::string::npos) continue;
     // Records are written once and never changed: a name seen before needs no second read.
     if (auto cached = cache.find(name); cached != cache.end()) {
       result.push_back(cached->second);
@@ -153,10 +148,11 @@ std::vector<LogSegment> LogArchive::segments(LogSegmentCache& cache, std::vector
       continue;
     }
     try {
-      result.push_back(log_segment_from_json(read_text(it->path()), "log segment record '" + name + "'"));
+      result.push_back(log_segment_from_json(read_object(*m_storage, object.key), "log segment record '" + name + "'"));
       seen.emplace(name, result.back());
     } catch (const std::exception& e) {
-      if (problems) problems->push_back("log segment record '" + it->path().string() + "' is unreadable: " + e.what());
+      if (problems)
+        problems->push_back("log segment record '" + (m_directory / name).string() + "' is unreadable: " + e.what());
     }
   }
   cache = std::move(seen);
@@ -167,9 +163,9 @@ std::vector<LogSegment> LogArchive::segments(LogSegmentCache& cache, std::vector
 
 std::optional<LogArchiveProgress> LogArchive::progress() const {
   auto path = m_directory / k_progress;
-  if (!fs::exists(path)) return std::nullopt;
+  if (!m_storage->stat(m_prefix + k_progress)) return std::nullopt;
   try {
-    auto j = parse_untrusted_json(read_text(path), "the log archive's progress");
+    auto j = parse_untrusted_json(read_object(*m_storage, m_prefix + k_progress), "the log archive's progress");
     return LogArchiveProgress{parse_utc(j.at("complete_until").get<std::string>()),
                               j.at("active_file").get<std::string>(), j.at("active_position").get<std::uint64_t>()};
   } catch (const std::exception& e) {
@@ -182,43 +178,32 @@ void LogArchive::store(const fs::path& source, LogSegment& segment, const Compre
   require_plain_name(segment.name);
   segment.artifact.name = segment.name + k_data_suffix;
   segment.artifact.format = "binlog";
-  auto data = m_directory / segment.artifact.name;
-  auto partial = m_directory / (segment.artifact.name + k_partial_suffix);
-  std::error_code ignored;
-  fs::remove(partial, ignored);
-  try {
-    ArtifactWriter writer(std::make_unique<FileSink>(partial), settings, encryption_key);
+  {
+    // Visible, whole and fsynced, only once finished; a failed one leaves nothing.
+    ArtifactWriter writer(m_storage->create(m_prefix + segment.artifact.name), settings, encryption_key);
     pump_file(source, writer);
     writer.describe(segment.artifact);
-    if (::rename(partial.c_str(), data.c_str()) != 0)
-      throw_system_error("unable to move '" + partial.string() + "' into place", errno);
-  } catch (...) {
-    fs::remove(partial, ignored);
-    throw;
   }
   json record = segment_to_json(segment);
   if (encryption_key) {
     segment.mac = metadata_mac(*encryption_key, "log record", record.dump());
     record["mac"] = segment.mac;
   }
-  write_file_atomically(m_directory / (segment.name + k_record_suffix), record.dump(2) + "\n", 0640);
+  write_object(*m_storage, m_prefix + segment.name + k_record_suffix, record.dump(2) + "\n");
 }
 
 void LogArchive::write_progress(const LogArchiveProgress& progress) const {
   json j{{"complete_until", format_utc(progress.complete_until)},
          {"active_file", progress.active_file},
          {"active_position", progress.active_position}};
-  write_file_atomically(m_directory / k_progress, j.dump(2) + "\n", 0640);
+  write_object(*m_storage, m_prefix + k_progress, j.dump(2) + "\n");
 }
 
 void LogArchive::remove(const LogSegment& segment) const {
   require_plain_name(segment.name);
-  auto record = m_directory / (segment.name + k_record_suffix);
-  if (::unlink(record.c_str()) != 0 && errno != ENOENT)
-    throw_system_error("unable to remove '" + record.string() + "'", errno);
+  m_storage->remove({m_prefix + segment.name + k_record_suffix});
   sync_directory(m_directory);
-  std::error_code ignored;
-  fs::remove(m_directory / segment.artifact.name, ignored);
+  m_storage->remove({m_prefix + segment.artifact.name});
 }
 
 std::size_t LogArchive::remove_orphans() const {
@@ -244,7 +229,8 @@ std::size_t LogArchive::remove_orphans() const {
   }
   for (const auto& path : orphans)
     if (fs::remove_all(path, error) > 0) ++removed;
-  return removed;
+  // Segments whose writer was killed before it finished.
+  return removed + m_storage->remove_abandoned_writes(m_prefix);
 }
 
 void LogArchive::authenticate(const LogSegment& segment, const EncryptionKeys& keys) const {

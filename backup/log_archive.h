@@ -2,7 +2,7 @@
 // The continuous log archive of a target: closed binlog files, each stored
 // once, zstd-compressed and checksummed, beside the full backups.
 //
-//   <root>/<target>/log/
+//   <root>/<target>/log/           objects of the local repository's storage
 //       binlog.000004.zst          one closed binary log, as the server wrote it
 //       binlog.000004.json         its record; written (atomically) after the .zst
 //       progress.json              the time up to which the archive is complete
@@ -21,6 +21,7 @@
 #include "backup/manifest.h"
 #include "backup/pipeline/artifact_cipher.h"
 #include "backup/pipeline/zstd_compressor.h"
+#include "backup/storage/storage.h"
 #include "core/lock_file.h"
 #include "core/secret.h"
 #include "core/temp_dir.h"
@@ -116,6 +117,8 @@ class LogArchive {
 
  private:
   std::filesystem::path m_directory;
+  std::shared_ptr<Storage> m_storage;  // the local repository's
+  std::string m_prefix;                // "<target>/log/"
 };
 
 // A directory beside the archive (on the repository's filesystem) for

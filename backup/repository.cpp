@@ -26,14 +26,11 @@ constexpr const char* k_deleting_suffix = ".deleting";
 constexpr const char* k_manifest = "manifest.json";
 constexpr const char* k_manifest_copy = "manifest.copy.json";
 constexpr const char* k_verification = "verification.json";
+constexpr const char* k_state = "state.json";    // <target>/: attempt counters
 constexpr const char* k_attempt = ".attempt";    // inside a partial backup: its type
 constexpr const char* k_deleting = ".deleting";  // inside a backup being deleted
 // Local staging of the directory artifacts of a backup made in a store.
 constexpr const char* k_upload_prefix = ".upload-";
-
-std::optional<std::string> read_text(const fs::path& path) {
-  return read_repository_file(path);
-}
 
 json counters_to_json(const RunCounters& c) {
   json j{{"success", c.success},
@@ -338,10 +335,11 @@ PartialBackup Repository::begin_backup(const std::string& target, TimePoint now,
   return PartialBackup(id, store.storage, prefix, std::move(staging));
 }
 
-std::vector<BackupEntry> Repository::list(const std::string& target, std::vector<std::string>* problems) const {
-  const auto& store = store_of(target);
+std::vector<BackupEntry> backups_in(const Storage& storage, const std::string& target, const std::string& where,
+                                    const std::function<std::string(const ObjectInfo&)>& read,
+                                    std::vector<std::string>* problems) {
   std::vector<BackupEntry> entries;
-  for (const auto& [id, objects] : stored_backups(*store.storage, target)) {
+  for (const auto& [id, objects] : stored_backups(storage, target)) {
     // Being written or deleted, or left so by an interrupted run: no backup.
     if (id.ends_with(k_partial_suffix) || id.ends_with(k_deleting_suffix) || objects.count(k_deleting)) continue;
     if (!objects.count(k_manifest) && objects.count(k_attempt)) continue;
@@ -355,7 +353,7 @@ std::vector<BackupEntry> Repository::list(const std::string& target, std::vector
         continue;
       }
       try {
-        manifest = manifest_from_json(read_cached(*store.storage, object->second));
+        manifest = manifest_from_json(read(object->second));
         if (manifest->id != id)
           throw Error(ErrorKind::integrity, "it names backup '" + manifest->id + "'; refused as tampering");
         break;
@@ -365,18 +363,23 @@ std::vector<BackupEntry> Repository::list(const std::string& target, std::vector
       }
     }
     if (!manifest) {
-      if (problems)
-        problems->push_back("backup '" + id + "'" +
-                            (remote_store(target) ? " in repository '" + store.name + "'" : "") +
-                            " skipped: " + failure);
+      if (problems) problems->push_back("backup '" + id + "'" + where + " skipped: " + failure);
       continue;
     }
     BackupEntry backup{{}, std::move(*manifest), std::nullopt};
-    if (auto path = store.storage->local_path(target + "/backups/" + id)) backup.directory = *path;
+    if (auto path = storage.local_path(target + "/backups/" + id)) backup.directory = *path;
     if (auto record = objects.find(k_verification); record != objects.end())
-      read_verification(read_cached(*store.storage, record->second), backup, problems);
+      read_verification(read(record->second), backup, problems);
     entries.push_back(std::move(backup));
   }
+  return entries;
+}
+
+std::vector<BackupEntry> Repository::list(const std::string& target, std::vector<std::string>* problems) const {
+  const auto& store = store_of(target);
+  auto entries = backups_in(
+      *store.storage, target, remote_store(target) ? " in repository '" + store.name + "'" : "",
+      [&](const ObjectInfo& object) { return read_cached(*store.storage, object); }, problems);
   // Forget what is gone.
   std::string prefix = target + "/backups/";
   std::lock_guard lock(m_cache->mutex);
@@ -442,10 +445,10 @@ TargetState target_state_from_json(const std::string& text, const std::string& t
 
 TargetState Repository::read_state(const std::string& target) const {
   TargetState state;
-  auto text = read_text(target_directory(target) / "state.json");
-  if (!text) return state;
+  std::string key = target + "/" + k_state;
   try {
-    state = target_state_from_json(*text, target);
+    if (!m_local.storage->stat(key)) return state;
+    state = target_state_from_json(read_object(*m_local.storage, key), target);
   } catch (const std::exception& e) {
     spdlog::warn("state of target '{}' is unreadable, counting from zero: {}", target, e.what());
   }
@@ -466,7 +469,7 @@ void Repository::update_state(const std::string& target, const std::function<voi
   json backups = json::object();
   for (const auto& [type, counters] : state.backups) backups[type] = counters_to_json(counters);
   json j{{"backups", backups}, {"verifications", counters_to_json(state.verifications)}};
-  write_file_atomically(directory / "state.json", j.dump(2) + "\n", 0640);
+  write_object(*m_local.storage, target + "/" + k_state, j.dump(2) + "\n");
 }
 
 std::uint64_t Repository::stored_bytes(const std::string& target) const {

@@ -132,6 +132,9 @@ class Repository {
   const BackupStore* remote_store(const std::string& target) const;
   // The store `target`'s backups are in: remote_store(), or "local".
   const BackupStore& store_of(const std::string& target) const;
+  // The posix driver at the root: the local repository, where the log
+  // archive, the state and the records of every target are kept.
+  const BackupStore& local_store() const { return m_local; }
 
   const std::filesystem::path& root() const { return m_root; }
   std::filesystem::path target_directory(const std::string& target) const;
@@ -198,6 +201,14 @@ class Repository {
   // store every interval but reads each manifest once.
   std::shared_ptr<ObjectCache> m_cache;
 };
+
+// The complete backups of `target` in `storage` (in the repository layout),
+// oldest first; a backup whose manifests cannot be read is skipped and named
+// in `problems` (with `where`). `read` reads a small object: a cache may
+// answer.
+std::vector<BackupEntry> backups_in(const Storage& storage, const std::string& target, const std::string& where,
+                                    const std::function<std::string(const ObjectInfo&)>& read,
+                                    std::vector<std::string>* problems);
 
 // "20261125T174000Z": sortable, UTC, one per second.
 std::string backup_id_for(TimePoint time);

@@ -10,8 +10,6 @@
 namespace dbkeeper {
 namespace {
 
-constexpr std::string_view k_manifest = "/manifest.json";
-
 void download(const Storage& storage, const std::string& key, const std::filesystem::path& staging) {
   auto path = staging / require_plain_key(key);
   std::filesystem::create_directories(path.parent_path());
@@ -40,25 +38,9 @@ void download_prefix(const Storage& storage, const std::string& prefix, const st
 
 std::vector<BackupEntry> list_copied_backups(const Storage& storage, const std::string& target,
                                              std::vector<std::string>* problems) {
-  std::vector<BackupEntry> entries;
-  std::string prefix = target + "/backups/";
-  for (const auto& object : storage.list(prefix)) {
-    if (!object.key.ends_with(k_manifest)) continue;
-    std::string id = object.key.substr(prefix.size(), object.key.size() - prefix.size() - k_manifest.size());
-    if (id.find('/') != std::string::npos) continue;
-    try {
-      BackupEntry entry;
-      entry.manifest = manifest_from_json(read_object(storage, object.key));
-      if (entry.manifest.id != id)
-        throw Error(ErrorKind::integrity, "its manifest names backup '" + entry.manifest.id + "'");
-      entries.push_back(std::move(entry));
-    } catch (const std::exception& e) {
-      if (problems) problems->push_back("backup '" + id + "' in " + storage.describe() + " skipped: " + e.what());
-    }
-  }
-  std::sort(entries.begin(), entries.end(),
-            [](const BackupEntry& a, const BackupEntry& b) { return a.manifest.id < b.manifest.id; });
-  return entries;
+  return backups_in(
+      storage, target, " in " + storage.describe(),
+      [&](const ObjectInfo& object) { return read_object(storage, object.key); }, problems);
 }
 
 std::string fetch_for_restore(const Storage& storage, const std::string& target, const std::string& id,

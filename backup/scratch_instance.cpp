@@ -19,6 +19,7 @@
 #include "backup/untrusted_input.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_tail.h"
 
 namespace dbkeeper {
 namespace {
@@ -35,14 +36,6 @@ std::string random_token() {
   char text[33];
   std::snprintf(text, sizeof text, "%08x%08x%08x%08x", random(), random(), random(), random());
   return text;
-}
-
-std::string tail_of(const std::filesystem::path& path, std::size_t bytes = 3000) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string text = content.str();
-  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
 const struct passwd* account_named(const std::string& name) {
@@ -146,7 +139,7 @@ ScratchInstance::ScratchInstance(const Engine& engine, const ScratchServerRecipe
     while (true) {
       if (auto status = m_server->wait_for(0ms))
         throw Error(ErrorKind::process, "scratch instance (" + recipe.description() + ") " + status->describe() +
-                                            " during start-up:\n" + tail_of(recipe.log_file(directory)));
+                                            " during start-up:\n" + file_tail(recipe.log_file(directory)));
       try {
         engine.probe(m_target);
         break;
@@ -156,7 +149,7 @@ ScratchInstance::ScratchInstance(const Engine& engine, const ScratchServerRecipe
       if (std::chrono::steady_clock::now() > deadline)
         throw Error(ErrorKind::timeout, "scratch instance (" + recipe.description() +
                                             ") did not accept connections within 120 s: " + last_error + "\n" +
-                                            tail_of(recipe.log_file(directory)));
+                                            file_tail(recipe.log_file(directory)));
       std::this_thread::sleep_for(50ms);
     }
   } catch (...) {

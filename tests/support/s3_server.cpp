@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/file_tail.h"
 #include "core/unique_fd.h"
 #include "tests/support/http_get.h"
 
@@ -24,14 +25,6 @@ std::string uuid() {
   std::string text;
   std::getline(in, text);
   return text;
-}
-
-std::string tail_of(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  auto text = content.str();
-  return text.size() > 3000 ? text.substr(text.size() - 3000) : text;
 }
 
 }  // namespace
@@ -142,7 +135,7 @@ void S3Server::start() {
   std::string osd_uuid = uuid();
   auto created = run_process(ProcessSpec{.argv = ceph({"osd", "new", osd_uuid})}, 2min);
   if (!created.status.success())
-    throw Error(ErrorKind::process, "ceph osd new: " + created.stderr_text + "\n" + tail_of(d / "log" / "mon.a.log"));
+    throw Error(ErrorKind::process, "ceph osd new: " + created.stderr_text + "\n" + file_tail(d / "log" / "mon.a.log"));
   std::string id = created.stdout_text.substr(0, created.stdout_text.find_first_of("\n "));
   std::filesystem::create_directories(d / "osd" / ("ceph-" + id));
   run({"ceph-osd", config, "-i", id, "--mkfs", "--osd-uuid", osd_uuid}, "ceph-osd --mkfs");
@@ -154,7 +147,7 @@ void S3Server::start() {
     auto dump = run_process(ProcessSpec{.argv = ceph({"osd", "dump"})}, 30s);
     if (dump.stdout_text.find("osd." + id + " up") != std::string::npos) break;
     if (std::chrono::steady_clock::now() > deadline)
-      throw Error(ErrorKind::timeout, "the OSD did not come up:\n" + tail_of(d / "log" / ("osd." + id + ".log")));
+      throw Error(ErrorKind::timeout, "the OSD did not come up:\n" + file_tail(d / "log" / ("osd." + id + ".log")));
     std::this_thread::sleep_for(250ms);
   }
   start_gateway();
@@ -173,14 +166,14 @@ void S3Server::start_gateway() {
   auto deadline = std::chrono::steady_clock::now() + 90s;
   while (true) {
     if (auto status = m_gateway->wait_for(0ms))
-      throw Error(ErrorKind::process, "radosgw " + status->describe() + ":\n" + tail_of(d / "log" / "rgw.out"));
+      throw Error(ErrorKind::process, "radosgw " + status->describe() + ":\n" + file_tail(d / "log" / "rgw.out"));
     try {
       if (http_get(m_rgw_port, "/", 2s).status == 200) return;
     } catch (const Error&) {
     }
     if (std::chrono::steady_clock::now() > deadline)
       throw Error(ErrorKind::timeout,
-                  "radosgw did not answer within 90 s:\n" + tail_of(d / "log" / "client.rgw.0.log"));
+                  "radosgw did not answer within 90 s:\n" + file_tail(d / "log" / "client.rgw.0.log"));
     std::this_thread::sleep_for(100ms);
   }
 }

@@ -16,20 +16,13 @@
 
 #include "backup/privileges.h"
 #include "core/error.h"
+#include "core/file_tail.h"
 #include "core/unique_fd.h"
 
 namespace dbkeeper::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string tail_of_file(const std::filesystem::path& path, std::size_t bytes = 4000) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string text = content.str();
-  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
-}
 
 // Runs a setup tool and fails loudly with its output.
 void run_checked(const ProcessSpec& spec) {
@@ -46,7 +39,7 @@ void wait_until_ready(ChildProcess& process, const std::filesystem::path& log, C
   while (std::chrono::steady_clock::now() < deadline) {
     if (auto status = process.wait_for(0ms))
       throw Error(ErrorKind::process,
-                  process.program() + " " + status->describe() + " during start-up:\n" + tail_of_file(log));
+                  process.program() + " " + status->describe() + " during start-up:\n" + file_tail(log, 4000));
     try {
       connect();
       return;
@@ -55,8 +48,8 @@ void wait_until_ready(ChildProcess& process, const std::filesystem::path& log, C
     }
     std::this_thread::sleep_for(100ms);
   }
-  throw Error(ErrorKind::timeout,
-              process.program() + " did not accept connections within 120 s: " + last_error + "\n" + tail_of_file(log));
+  throw Error(ErrorKind::timeout, process.program() + " did not accept connections within 120 s: " + last_error + "\n" +
+                                      file_tail(log, 4000));
 }
 
 std::vector<Job> everything() {
