@@ -75,7 +75,13 @@ class Daemon {
   }
 
   int run() {
-    clean_up_interrupted(*m_config);
+    try {
+      m_repository = std::make_shared<const Repository>(open_repository(*m_config));
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+    clean_up_interrupted(*m_config, *m_repository);
     start_collectors(*m_config);
     try {
       m_endpoint = std::make_unique<HttpEndpoint>(m_config->agent.listen_address,
@@ -85,8 +91,8 @@ class Daemon {
       stop_collectors();
       return 1;
     }
-    m_scheduler = std::make_unique<Scheduler>(m_config, m_pool, true);
-    m_log_archiver = std::make_unique<LogArchiver>(m_config);
+    m_scheduler = std::make_unique<Scheduler>(m_config, m_repository, m_pool, true);
+    m_log_archiver = std::make_unique<LogArchiver>(m_config, m_repository);
     std::string ports;
     for (int port : m_endpoint->listening_ports()) ports += (ports.empty() ? "" : ",") + std::to_string(port);
     spdlog::info("dbkeeper {} ({}) serving /metrics on {} (port {}) for {} target(s)", k_version, k_revision,
@@ -129,10 +135,9 @@ class Daemon {
     return upcoming.empty() ? "idle, nothing scheduled" : "idle; next: " + upcoming.front();
   }
 
-  static void clean_up_interrupted(const Config& config) {
-    // A backup killed with the previous agent left a ".partial" directory;
-    // it is never listed, and this is where it goes away.
-    Repository repository = open_repository(config);
+  static void clean_up_interrupted(const Config& config, const Repository& repository) {
+    // A backup killed with the previous agent left its objects and attempt
+    // marker; it is never listed, and this is where it goes away.
     for (const auto& target : config.targets) {
       try {
         repository.clean_up_interrupted(target.name);
@@ -153,8 +158,7 @@ class Daemon {
   }
 
   void start_collectors(const Config& config) {
-    CollectorPlan plan{config.collectors, BuildIdentity{k_version, k_revision},
-                       std::make_shared<const Repository>(open_repository(config)), m_status};
+    CollectorPlan plan{config.collectors, BuildIdentity{k_version, k_revision}, m_repository, m_status};
     m_runner = std::make_shared<CollectorRunner>(m_config->targets, plan);
     m_runner->start();
     m_metrics->set(m_runner);
@@ -172,12 +176,19 @@ class Daemon {
     spdlog::info("SIGHUP received: reloading {}", m_config->path.string());
     m_status->config_reload_timestamp_seconds = now_seconds();
     std::shared_ptr<const Config> candidate;
+    std::shared_ptr<const Repository> candidate_repository;
     try {
       candidate = std::make_shared<const Config>(load_config(m_config->path));
+      candidate_repository = std::make_shared<const Repository>(open_repository(*candidate));
     } catch (const ConfigInvalid& e) {
       for (const auto& problem : e.problems()) spdlog::error("{}", problem);
       spdlog::error("configuration reload rejected ({} problem(s)); still running the previous configuration",
                     e.problems().size());
+      m_status->config_reload_success = 0;
+      m_notifier.ready(status_line());
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("configuration reload rejected: {}; still running the previous configuration", e.what());
       m_status->config_reload_success = 0;
       m_notifier.ready(status_line());
       return;
@@ -200,14 +211,15 @@ class Daemon {
     auto old_runner = m_runner;
     auto old_config = m_config;
     m_config = candidate;
+    m_repository = candidate_repository;
     start_collectors(*m_config);
     if (old_runner && !old_runner->stop(k_collector_stop_grace)) {
       // A collector is stuck on a database; keep it (and what it reads) alive until it returns.
       m_retired.push_back({old_config, old_runner});
     }
     if (endpoint) m_endpoint = std::move(endpoint);
-    m_scheduler = std::make_unique<Scheduler>(m_config, m_pool, false);
-    m_log_archiver = std::make_unique<LogArchiver>(m_config);
+    m_scheduler = std::make_unique<Scheduler>(m_config, m_repository, m_pool, false);
+    m_log_archiver = std::make_unique<LogArchiver>(m_config, m_repository);
     m_status->config_reload_success = 1;
     spdlog::info("configuration reloaded: {} target(s)", m_config->targets.size());
     m_notifier.ready(status_line());
@@ -240,6 +252,7 @@ class Daemon {
   };
 
   std::shared_ptr<const Config> m_config;
+  std::shared_ptr<const Repository> m_repository;  // opened from m_config, once
   std::shared_ptr<AgentStatus> m_status;
   std::shared_ptr<CurrentCollectors> m_metrics;
   ServiceNotifier m_notifier;

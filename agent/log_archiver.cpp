@@ -11,7 +11,8 @@
 
 namespace dbkeeper {
 
-LogArchiver::LogArchiver(std::shared_ptr<const Config> config) : m_config(std::move(config)) {
+LogArchiver::LogArchiver(std::shared_ptr<const Config> config, std::shared_ptr<const Repository> repository)
+    : m_config(std::move(config)), m_repository(std::move(repository)) {
   for (const auto& target : m_config->targets)
     if (target.schedule.continuous_log) m_threads.emplace_back([this, &target] { loop(target); });
 }
@@ -26,7 +27,7 @@ LogArchiver::~LogArchiver() {
 }
 
 void LogArchiver::loop(const Target& target) {
-  Repository repository = open_repository(*m_config);
+  const Repository& repository = *m_repository;
   bool failing = false;
   std::unique_lock lock(m_mutex);
   while (!m_stopping && !stop_requested()) {

@@ -13,12 +13,13 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "backup/repository.h"
 
 namespace dbkeeper {
 
 class LogArchiver {
  public:
-  explicit LogArchiver(std::shared_ptr<const Config> config);
+  LogArchiver(std::shared_ptr<const Config> config, std::shared_ptr<const Repository> repository);
   ~LogArchiver();  // waits for a pass in progress to end
   LogArchiver(const LogArchiver&) = delete;
   LogArchiver& operator=(const LogArchiver&) = delete;
@@ -27,6 +28,7 @@ class LogArchiver {
   void loop(const Target& target);
 
   std::shared_ptr<const Config> m_config;
+  std::shared_ptr<const Repository> m_repository;
   std::mutex m_mutex;
   std::condition_variable m_wake;
   bool m_stopping = false;

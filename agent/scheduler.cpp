@@ -59,8 +59,9 @@ bool run_once(const std::string& kind, const Config& config, const Target& targe
 
 }  // namespace
 
-Scheduler::Scheduler(std::shared_ptr<const Config> config, JobPool& pool, bool catch_up_missed)
-    : m_config(std::move(config)), m_pool(pool) {
+Scheduler::Scheduler(std::shared_ptr<const Config> config, std::shared_ptr<const Repository> repository, JobPool& pool,
+                     bool catch_up_missed)
+    : m_config(std::move(config)), m_repository(std::move(repository)), m_pool(pool) {
   auto now = Clock::now();
   for (const auto& target : m_config->targets) {
     auto add = [&](const std::string& expression, const char* kind) {
@@ -107,9 +108,8 @@ void Scheduler::catch_up(const Entry& entry) {
   auto after_next = entry.cron.next_after(entry.next);
   if (!after_next) return;
   auto period = *after_next - entry.next;
-  Repository repository = open_repository(*m_config);
   std::optional<TimePoint> last;
-  for (const auto& backup : repository.list(entry.target->name)) {
+  for (const auto& backup : m_repository->list(entry.target->name)) {
     if (entry.kind == "full backup" && backup.manifest.type == "full") last = backup.manifest.finished_at;
     // Any newer backup is a point an incremental would have added.
     if (entry.kind == "incremental backup") last = backup.manifest.finished_at;
@@ -127,9 +127,10 @@ void Scheduler::submit(const Entry& entry) {
   const Target& target = *entry.target;
   std::string kind = entry.kind;
   auto config = m_config;  // running jobs keep their configuration alive across reloads
+  auto repository_of_config = m_repository;
   auto next_run = entry.cron.next_after(Clock::now() + std::chrono::minutes(1));
-  m_pool.submit(target.name, kind, [config, &target, kind, next_run] {
-    Repository repository = open_repository(*config);
+  m_pool.submit(target.name, kind, [config, repository_of_config, &target, kind, next_run] {
+    const Repository& repository = *repository_of_config;
     auto backoff = std::chrono::minutes(1);
     for (int attempt = 0;; ++attempt) {
       try {

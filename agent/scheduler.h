@@ -16,6 +16,7 @@
 
 #include "agent/config.h"
 #include "agent/job_pool.h"
+#include "backup/repository.h"
 #include "core/cron_expression.h"
 
 namespace dbkeeper {
@@ -23,7 +24,9 @@ namespace dbkeeper {
 class Scheduler {
  public:
   // `catch_up` is true at agent start and false after a reload.
-  Scheduler(std::shared_ptr<const Config> config, JobPool& pool, bool catch_up);
+  // `repository` is the process's, opened from `config`.
+  Scheduler(std::shared_ptr<const Config> config, std::shared_ptr<const Repository> repository, JobPool& pool,
+            bool catch_up);
   ~Scheduler();  // stops firing; jobs already in the pool go on
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -43,6 +46,7 @@ class Scheduler {
   void catch_up(const Entry& entry);
 
   std::shared_ptr<const Config> m_config;
+  std::shared_ptr<const Repository> m_repository;
   JobPool& m_pool;
   std::vector<Entry> m_entries;
   mutable std::mutex m_mutex;

@@ -249,7 +249,7 @@ TEST_F(S3StorageTest, an_abandoned_upload_leaves_no_object_and_no_open_multipart
 
 TEST_F(S3StorageTest, listing_goes_past_one_page_and_batch_delete_removes_everything) {
   auto store = storage();
-  constexpr int k_objects = 2100;
+  constexpr int k_objects = 5000;  // five pages of ListObjectsV2, five DeleteObjects batches
   std::vector<std::thread> writers;
   for (int t = 0; t < 8; ++t)
     writers.emplace_back([&, t] {
@@ -263,7 +263,12 @@ TEST_F(S3StorageTest, listing_goes_past_one_page_and_batch_delete_removes_everyt
   auto listed = store->list("log/");
   ASSERT_EQ(listed.size(), static_cast<std::size_t>(k_objects));
   EXPECT_EQ(listed.front().key, "log/000000");
-  EXPECT_EQ(listed.back().key, "log/002099");
+  EXPECT_EQ(listed.back().key, "log/004999");
+  for (int i = 0; i < k_objects; ++i) {
+    char key[32];
+    std::snprintf(key, sizeof key, "log/%06d", i);
+    ASSERT_EQ(listed[static_cast<std::size_t>(i)].key, key) << "listed out of order or twice";
+  }
   std::vector<std::string> keys;
   for (const auto& object : listed) keys.push_back(object.key);
   store->remove(keys);
