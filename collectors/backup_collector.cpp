@@ -2,6 +2,7 @@
 
 #include "backup/backup_job.h"
 
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "backup/point_in_time.h"
 #include "backup/repository.h"
 #include "collectors/metric_family_builder.h"
+#include "core/cron_expression.h"
 
 namespace dbkeeper {
 namespace {
@@ -29,7 +31,15 @@ class BackupCollector final : public Collector {
         m_repository_name(target.primary_repository.empty() ? "local" : target.primary_repository),
         m_continuous_log(target.schedule.continuous_log),
         m_incremental_scheduled(!target.schedule.incremental.empty()),
-        m_repository(repository) {}
+        m_repository(repository) {
+    // What a late backup is judged by: the longest wait between two runs of its schedule.
+    auto now = std::chrono::system_clock::now();
+    for (const auto& [type, cron] :
+         {std::pair{"full", target.schedule.full}, {"incremental", target.schedule.incremental}})
+      if (!cron.empty())
+        if (auto gap = CronExpression::parse(cron).longest_gap(now))
+          m_schedule_intervals[type] = static_cast<double>(gap->count());
+  }
 
   void refresh() override {
     const Repository& repository = m_repository;
@@ -104,6 +114,13 @@ class BackupCollector final : public Collector {
     auto log_archive_last =
         make_family("log_archive_last_timestamp_seconds",
                     "Time up to which the log archive holds everything the server logged.", MetricType::Gauge);
+    auto schedule_interval =
+        make_family("backup_schedule_interval_seconds",
+                    "Longest wait between two scheduled backups of that type: how old the newest may be before it "
+                    "is late.",
+                    MetricType::Gauge);
+    for (const auto& [type, seconds] : m_schedule_intervals)
+      add_gauge(schedule_interval, {{"target", m_target}, {"type", type}}, seconds);
     auto backup_failures =
         make_family("backup_failures_total",
                     "Failed backup attempts by reason (connection, process, io, integrity, ...).", MetricType::Counter);
@@ -191,13 +208,15 @@ class BackupCollector final : public Collector {
     for (const auto& [reason, count] : state.verifications.failures_by_reason)
       add_counter(verify_failures, {{"target", m_target}, {"reason", reason}}, static_cast<double>(count));
 
-    return {last_success,   last_attempt,    last_duration,      last_size,    last_raw,        runs,
-            in_progress,    repository_size, repository_backups, window_start, window_end,      log_archive_last,
-            verify_success, verify_result,   verify_duration,    verify_runs,  backup_failures, verify_failures};
+    return {last_success, last_attempt,     last_duration,   last_size,          last_raw,
+            runs,         in_progress,      repository_size, repository_backups, window_start,
+            window_end,   log_archive_last, verify_success,  verify_result,      verify_duration,
+            verify_runs,  backup_failures,  verify_failures, schedule_interval};
   }
 
   std::string m_target;
   std::string m_repository_name;
+  std::map<std::string, double> m_schedule_intervals;  // seconds, by backup type
   bool m_continuous_log;
   bool m_incremental_scheduled;
   LogSegmentCache m_segment_cache;  // refresh() only

@@ -235,4 +235,18 @@ std::optional<Clock::time_point> CronExpression::next_after(Clock::time_point af
   return std::nullopt;
 }
 
+std::optional<std::chrono::seconds> CronExpression::longest_gap(Clock::time_point after, int runs) const {
+  auto previous = next_after(after);
+  if (!previous) return std::nullopt;
+  std::optional<std::chrono::seconds> longest;
+  for (int i = 1; i < runs; ++i) {
+    auto next = next_after(*previous);
+    if (!next) break;
+    auto gap = std::chrono::duration_cast<std::chrono::seconds>(*next - *previous);
+    if (!longest || gap > *longest) longest = gap;
+    previous = next;
+  }
+  return longest;
+}
+
 }  // namespace dbkeeper

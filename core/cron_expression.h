@@ -37,6 +37,11 @@ class CronExpression {
   // is due; nullopt when it never is within five years ("0 0 30 2 *").
   std::optional<std::chrono::system_clock::time_point> next_after(std::chrono::system_clock::time_point after) const;
 
+  // The longest wait between two of the next `runs` runs after `after`:
+  // how late a run may be expected to be ("0 4 * * 1-5": Friday to Monday,
+  // three days). nullopt when it never runs twice.
+  std::optional<std::chrono::seconds> longest_gap(std::chrono::system_clock::time_point after, int runs = 64) const;
+
  private:
   std::string m_text;
   std::bitset<60> m_minutes;

@@ -185,3 +185,22 @@ TEST(CronExpression_next_after, uses_local_time) {
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+TEST(CronExpression_longest_gap, is_the_period_a_late_run_is_judged_by) {
+  TimeZone zone("UTC");
+  auto gap = [](const char* cron) {
+    auto found = CronExpression::parse(cron).longest_gap(utc("2026-11-25 17:00"));
+    return found ? found->count() : -1;
+  };
+  EXPECT_EQ(gap("0 4 * * *"), 86400);
+  EXPECT_EQ(gap("0 4 * * 0"), 7 * 86400);
+  EXPECT_EQ(gap("0 * * * *"), 3600);
+  EXPECT_EQ(gap("0 4 * * 1-5"), 3 * 86400);  // Friday to Monday
+  EXPECT_EQ(gap("0 4 1 * *"), 31 * 86400);   // the longest month among the next runs
+}
+
+}  // namespace
+}  // namespace dbkeeper

@@ -355,3 +355,32 @@ TEST(unrecorded_attempts, a_repository_that_cannot_be_written_still_gets_its_fai
 
 }  // namespace
 }  // namespace dbkeeper
+
+namespace dbkeeper {
+namespace {
+
+TEST(backup_collector, exports_the_period_each_scheduled_backup_type_is_judged_by) {
+  TempDir dir;
+  Target target;
+  target.name = "weekly";
+  target.engine = "mariadb";
+  target.schedule.full = "0 4 * * 0";
+  target.schedule.incremental = "0 * * * *";
+  CollectorContext context{&target, std::make_shared<const Repository>(dir.path()), nullptr, CollectorSettings{}, {}};
+  auto collector = make_backup_collector(context);
+  collector->refresh();
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, collector->collect());
+  EXPECT_EQ(
+      testing::sample_value(out.str(), R"(dbkeeper_backup_schedule_interval_seconds{target="weekly",type="full"})"),
+      7 * 86400)
+      << out.str();
+  EXPECT_EQ(testing::sample_value(out.str(),
+                                  R"(dbkeeper_backup_schedule_interval_seconds{target="weekly",type="incremental"})"),
+            3600);
+  // Verifications are not backups: no period for them.
+  EXPECT_EQ(out.str().find("type=\"verify\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dbkeeper
