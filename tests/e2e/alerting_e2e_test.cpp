@@ -182,7 +182,8 @@ TEST(alerting_e2e, alerts_reach_the_webhook_and_dashboards_have_data) {
         json::parse(read_file(std::filesystem::path(DBKEEPER_SOURCE_DIR) / "grafana" / "dashboards" / name));
     for (const auto& panel : dashboard["panels"]) {
       for (const auto& query : panel["targets"]) {
-        std::string expr = std::regex_replace(query["expr"].get<std::string>(), std::regex(R"(\$target)"), ".*");
+        std::string expr =
+            std::regex_replace(query["expr"].get<std::string>(), std::regex(R"(\$(target|repository))"), ".*");
         bool has_data = eventually(
             [&] {
               try {
