@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "backup/engines/mysql_engine.h"
+#include "collectors/database_activity.h"
 #include "collectors/metric_family_builder.h"
 #include "collectors/statement_summary.h"
 #include "core/error.h"
@@ -82,6 +83,30 @@ class MysqlCollector final : public Collector {
     add_gauge(hit_ratio, target_label, requests > 0 ? 1.0 - status["Innodb_buffer_pool_reads"] / requests : 1.0);
 
     std::vector<prometheus::MetricFamily> families{slow, long_running, connections, sizes, hit_ratio};
+
+    DatabaseActivity activity;
+    if (status.count("Innodb_rows_read")) {
+      // MySQL: InnoDB's own row counters.
+      activity.rows = {{"read", status["Innodb_rows_read"]},
+                       {"inserted", status["Innodb_rows_inserted"]},
+                       {"updated", status["Innodb_rows_updated"]},
+                       {"deleted", status["Innodb_rows_deleted"]}};
+    } else {
+      // MariaDB 10.6+ dropped them: the handler counters of every engine.
+      double read = 0;
+      for (const char* name : {"Handler_read_first", "Handler_read_key", "Handler_read_last", "Handler_read_next",
+                               "Handler_read_prev", "Handler_read_rnd", "Handler_read_rnd_next"})
+        read += status[name];
+      activity.rows = {{"read", read},
+                       {"inserted", status["Handler_write"]},
+                       {"updated", status["Handler_update"]},
+                       {"deleted", status["Handler_delete"]}};
+    }
+    activity.lock_waits = {{"row", status["Innodb_row_lock_waits"]}, {"table", status["Table_locks_waited"]}};
+    activity.lock_wait_seconds = status["Innodb_row_lock_time"] / 1000;                     // milliseconds
+    if (status.count("Innodb_deadlocks")) activity.deadlocks = status["Innodb_deadlocks"];  // MariaDB
+    activity.sessions_waiting = {{"row", status["Innodb_row_lock_current_waits"]}};
+    for (auto& family : activity_families(m_target.name, activity)) families.push_back(std::move(family));
 
     // Digest text never becomes a label: it is unbounded and may hold literals.
     auto statements = make_family("statement_mean_seconds",

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "backup/engines/postgres_engine.h"
+#include "collectors/database_activity.h"
 #include "collectors/metric_family_builder.h"
 #include "collectors/statement_summary.h"
 
@@ -68,6 +69,25 @@ class PostgresCollector final : public Collector {
                                .rows)
       add_gauge(sizes, {{"target", m_target.name}, {"database", row[0].value_or("")}}, number(row[1]));
     families.push_back(sizes);
+
+    DatabaseActivity activity;
+    auto totals = db.query(
+        "SELECT sum(tup_returned), sum(tup_inserted), sum(tup_updated), sum(tup_deleted), sum(deadlocks) "
+        "FROM pg_stat_database");
+    if (!totals.empty()) {
+      const auto& row = totals.rows[0];
+      activity.rows = {{"read", number(row[0])},
+                       {"inserted", number(row[1])},
+                       {"updated", number(row[2])},
+                       {"deleted", number(row[3])}};
+      activity.deadlocks = number(row[4]);
+    }
+    // The lock types sessions wait on most, always exported; others as they appear.
+    activity.sessions_waiting = {{"relation", 0}, {"transactionid", 0}, {"tuple", 0}, {"advisory", 0}};
+    for (const auto& row :
+         db.query("SELECT locktype, count(DISTINCT pid) FROM pg_locks WHERE NOT granted GROUP BY locktype").rows)
+      activity.sessions_waiting[row[0].value_or("unknown")] = number(row[1]);
+    for (auto& family : activity_families(m_target.name, activity)) families.push_back(std::move(family));
 
     auto xid_age = make_family("postgres_oldest_xid_age",
                                "Age in transactions of the oldest unfrozen transaction ID of any database "

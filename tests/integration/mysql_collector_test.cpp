@@ -50,6 +50,42 @@ class MysqlCollectorTest : public ::testing::Test {
   std::unique_ptr<Collector> m_collector;
 };
 
+TEST_F(MysqlCollectorTest, row_operations_and_lock_waits_move_when_sessions_make_them) {
+  m_collector->refresh();
+  auto inserted = value(R"(dbkeeper_rows_total{target="shop",operation="inserted"})");
+  auto waits = value(R"(dbkeeper_lock_waits_total{target="shop",kind="row"})");
+  ASSERT_TRUE(inserted && waits) << exposition(*m_collector);
+  EXPECT_EQ(value(R"(dbkeeper_sessions_waiting_on_locks{target="shop",lock_type="row"})"), 0);
+  auto admin = servers().mariadb.admin();
+  for (int i = 0; i < 10; ++i)
+    admin.execute("INSERT INTO collector_fixture.customers (id, name) VALUES (" + std::to_string(5000 + i) +
+                  ", 'counted')");
+
+  // A second session holds the row; a third waits for it.
+  auto holder = servers().mariadb.admin();
+  holder.execute("BEGIN");
+  holder.execute("SELECT id FROM collector_fixture.customers WHERE id = 5000 FOR UPDATE");
+  std::thread waiter([] {
+    servers().mariadb.admin().execute("UPDATE collector_fixture.customers SET name = 'waited' WHERE id = 5000");
+  });
+  bool seen_waiting = eventually(
+      [&] {
+        m_collector->refresh();
+        return value(R"(dbkeeper_sessions_waiting_on_locks{target="shop",lock_type="row"})") == 1;
+      },
+      5s);
+  std::this_thread::sleep_for(300ms);  // a wait of a measurable length
+  holder.execute("COMMIT");
+  waiter.join();
+  EXPECT_TRUE(seen_waiting) << exposition(*m_collector);
+  m_collector->refresh();
+  EXPECT_GE(*value(R"(dbkeeper_rows_total{target="shop",operation="inserted"})"), *inserted + 10);
+  EXPECT_GE(*value(R"(dbkeeper_lock_waits_total{target="shop",kind="row"})"), *waits + 1);
+  EXPECT_GT(*value(R"(dbkeeper_lock_wait_seconds_total{target="shop",kind="row"})"), 0.2);
+  EXPECT_TRUE(value(R"(dbkeeper_deadlocks_total{target="shop"})").has_value()) << "MariaDB counts deadlocks";
+  admin.execute("DELETE FROM collector_fixture.customers WHERE id >= 5000 AND id < 5010");
+}
+
 TEST_F(MysqlCollectorTest, exports_sizes_connections_ratio_and_digests) {
   m_collector->refresh();
   auto text = exposition(*m_collector);

@@ -60,6 +60,44 @@ TEST_F(PostgresCollectorTest, slow_statements_raise_the_counter_from_deltas) {
   EXPECT_EQ(text.find("pg_sleep"), std::string::npos);
 }
 
+TEST_F(PostgresCollectorTest, row_operations_and_sessions_waiting_on_locks_move_when_sessions_make_them) {
+  create_postgres_fixture("collector_rows");
+  m_collector->refresh();
+  auto inserted = value(R"(dbkeeper_rows_total{target="billing",operation="inserted"})");
+  ASSERT_TRUE(inserted.has_value()) << exposition(*m_collector);
+  EXPECT_EQ(value(R"(dbkeeper_sessions_waiting_on_locks{target="billing",lock_type="transactionid"})"), 0);
+  {
+    auto writer = servers().postgres.admin("collector_rows");
+    for (int i = 0; i < 10; ++i)
+      writer.execute("INSERT INTO customers (id, name) VALUES (" + std::to_string(5000 + i) + ", 'counted')");
+  }
+  // A second session holds the row; a third waits for its transaction.
+  auto holder = servers().postgres.admin("collector_rows");
+  holder.execute("BEGIN");
+  holder.execute("UPDATE customers SET name = 'held' WHERE id = 5000");
+  std::thread waiter([] {
+    servers().postgres.admin("collector_rows").execute("UPDATE customers SET name = 'waited' WHERE id = 5000");
+  });
+  bool seen_waiting = eventually(
+      [&] {
+        m_collector->refresh();
+        return value(R"(dbkeeper_sessions_waiting_on_locks{target="billing",lock_type="transactionid"})") == 1;
+      },
+      5s);
+  holder.execute("COMMIT");
+  waiter.join();
+  EXPECT_TRUE(seen_waiting) << exposition(*m_collector);
+  // Sessions report their counters when they end or go idle.
+  EXPECT_TRUE(eventually(
+      [&] {
+        m_collector->refresh();
+        return *value(R"(dbkeeper_rows_total{target="billing",operation="inserted"})") >= *inserted + 10;
+      },
+      5s))
+      << exposition(*m_collector);
+  EXPECT_TRUE(value(R"(dbkeeper_deadlocks_total{target="billing"})").has_value());
+}
+
 TEST_F(PostgresCollectorTest, a_long_statement_is_seen_while_it_runs) {
   m_collector->refresh();
   EXPECT_EQ(value(R"(dbkeeper_long_running_queries{target="billing"})"), 0);
