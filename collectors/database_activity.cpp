@@ -7,6 +7,12 @@ namespace dbkeeper {
 using prometheus::MetricType;
 
 std::vector<prometheus::MetricFamily> activity_families(const std::string& target, const DatabaseActivity& activity) {
+  auto statements = make_family("statements_total", "Statements the server executed, by kind.", MetricType::Counter);
+  for (const auto& [kind, count] : activity.statements)
+    add_counter(statements, {{"target", target}, {"kind", kind}}, count);
+  auto transactions = make_family("transactions_total", "Transactions that ended, by result.", MetricType::Counter);
+  for (const auto& [result, count] : activity.transactions)
+    add_counter(transactions, {{"target", target}, {"result", result}}, count);
   auto rows = make_family("rows_total", "Rows read, inserted, updated and deleted, from the server's counters.",
                           MetricType::Counter);
   for (const auto& [operation, count] : activity.rows)
@@ -24,7 +30,7 @@ std::vector<prometheus::MetricFamily> activity_families(const std::string& targe
                              MetricType::Gauge);
   for (const auto& [type, count] : activity.sessions_waiting)
     add_gauge(waiting, {{"target", target}, {"lock_type", type}}, count);
-  return {rows, waits, wait_time, deadlocks, waiting};
+  return {statements, transactions, rows, waits, wait_time, deadlocks, waiting};
 }
 
 }  // namespace dbkeeper

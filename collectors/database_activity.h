@@ -13,6 +13,11 @@
 namespace dbkeeper {
 
 struct DatabaseActivity {
+  // Statements executed, by kind ("select", "insert", "update", "delete",
+  // "other"; "all" where the server does not tell them apart). Counters.
+  std::map<std::string, double> statements;
+  // Transactions ended, by result ("commit", "rollback"). Counters.
+  std::map<std::string, double> transactions;
   // Rows by operation: "read", "inserted", "updated", "deleted". Counters.
   std::map<std::string, double> rows;
   // Lock waits that happened, by kind ("row", "table"); counters.

@@ -102,6 +102,15 @@ class MysqlCollector final : public Collector {
                        {"updated", status["Handler_update"]},
                        {"deleted", status["Handler_delete"]}};
     }
+    double select = status["Com_select"], insert = status["Com_insert"] + status["Com_insert_select"],
+           update = status["Com_update"] + status["Com_update_multi"],
+           remove = status["Com_delete"] + status["Com_delete_multi"];
+    // Questions: the statements clients sent (not those inside stored programs).
+    activity.statements = {{"select", select},
+                           {"insert", insert},
+                           {"update", update},
+                           {"delete", remove},
+                           {"other", std::max(0.0, status["Questions"] - select - insert - update - remove)}};
     activity.lock_waits = {{"row", status["Innodb_row_lock_waits"]}, {"table", status["Table_locks_waited"]}};
     activity.lock_wait_seconds = status["Innodb_row_lock_time"] / 1000;                     // milliseconds
     if (status.count("Innodb_deadlocks")) activity.deadlocks = status["Innodb_deadlocks"];  // MariaDB

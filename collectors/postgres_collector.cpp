@@ -72,8 +72,8 @@ class PostgresCollector final : public Collector {
 
     DatabaseActivity activity;
     auto totals = db.query(
-        "SELECT sum(tup_returned), sum(tup_inserted), sum(tup_updated), sum(tup_deleted), sum(deadlocks) "
-        "FROM pg_stat_database");
+        "SELECT sum(tup_returned), sum(tup_inserted), sum(tup_updated), sum(tup_deleted), sum(deadlocks), "
+        "sum(xact_commit), sum(xact_rollback) FROM pg_stat_database");
     if (!totals.empty()) {
       const auto& row = totals.rows[0];
       activity.rows = {{"read", number(row[0])},
@@ -81,13 +81,13 @@ class PostgresCollector final : public Collector {
                        {"updated", number(row[2])},
                        {"deleted", number(row[3])}};
       activity.deadlocks = number(row[4]);
+      activity.transactions = {{"commit", number(row[5])}, {"rollback", number(row[6])}};
     }
     // The lock types sessions wait on most, always exported; others as they appear.
     activity.sessions_waiting = {{"relation", 0}, {"transactionid", 0}, {"tuple", 0}, {"advisory", 0}};
     for (const auto& row :
          db.query("SELECT locktype, count(DISTINCT pid) FROM pg_locks WHERE NOT granted GROUP BY locktype").rows)
       activity.sessions_waiting[row[0].value_or("unknown")] = number(row[1]);
-    for (auto& family : activity_families(m_target.name, activity)) families.push_back(std::move(family));
 
     auto xid_age = make_family("postgres_oldest_xid_age",
                                "Age in transactions of the oldest unfrozen transaction ID of any database "
@@ -127,8 +127,11 @@ class PostgresCollector final : public Collector {
           if (calls > 0 && (sample.total_ms - previous.total_ms) / calls > threshold_ms) m_slow_total += calls;
         }
       }
+      double calls = 0;
+      for (const auto& [key, sample] : current) calls += sample.calls;
       m_previous = std::move(current);
       m_has_baseline = true;
+      activity.statements = {{"all", calls}};  // pg_stat_statements cannot tell kinds apart
       for (const auto& row : db.query(postgres_top_statements_sql(m_target.queries.top_n)).rows)
         add_gauge(statements, {{"target", m_target.name}, {"digest", row[0].value_or("")}}, number(row[1]));
       add_counter(slow, target_label, m_slow_total);
@@ -141,6 +144,7 @@ class PostgresCollector final : public Collector {
     }
     families.push_back(slow);
     families.push_back(statements);
+    for (auto& family : activity_families(m_target.name, activity)) families.push_back(std::move(family));
 
     std::lock_guard lock(m_mutex);
     m_families = std::move(families);

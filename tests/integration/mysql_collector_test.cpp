@@ -86,6 +86,20 @@ TEST_F(MysqlCollectorTest, row_operations_and_lock_waits_move_when_sessions_make
   admin.execute("DELETE FROM collector_fixture.customers WHERE id >= 5000 AND id < 5010");
 }
 
+TEST_F(MysqlCollectorTest, statements_are_counted_by_kind) {
+  m_collector->refresh();
+  auto selects = value(R"(dbkeeper_statements_total{target="shop",kind="select"})");
+  auto others = value(R"(dbkeeper_statements_total{target="shop",kind="other"})");
+  ASSERT_TRUE(selects && others) << exposition(*m_collector);
+  auto session = MysqlConnection::connect(servers().mariadb.user_options());
+  for (int i = 0; i < 25; ++i) session.query("SELECT " + std::to_string(i));
+  for (int i = 0; i < 5; ++i) session.query("SHOW DATABASES");
+  m_collector->refresh();
+  // The collector's own statements count too: at least the session's.
+  EXPECT_GE(*value(R"(dbkeeper_statements_total{target="shop",kind="select"})"), *selects + 25);
+  EXPECT_GE(*value(R"(dbkeeper_statements_total{target="shop",kind="other"})"), *others + 5);
+}
+
 TEST_F(MysqlCollectorTest, exports_sizes_connections_ratio_and_digests) {
   m_collector->refresh();
   auto text = exposition(*m_collector);

@@ -98,6 +98,30 @@ TEST_F(PostgresCollectorTest, row_operations_and_sessions_waiting_on_locks_move_
   EXPECT_TRUE(value(R"(dbkeeper_deadlocks_total{target="billing"})").has_value());
 }
 
+TEST_F(PostgresCollectorTest, transactions_and_statements_are_counted) {
+  m_collector->refresh();
+  auto rollbacks = value(R"(dbkeeper_transactions_total{target="billing",result="rollback"})");
+  auto calls = value(R"(dbkeeper_statements_total{target="billing",kind="all"})");
+  ASSERT_TRUE(rollbacks && calls) << exposition(*m_collector);
+  {
+    auto session = PostgresConnection::connect(servers().postgres.user_options());
+    for (int i = 0; i < 3; ++i) {
+      session.execute("BEGIN");
+      session.execute("SELECT 1");
+      session.execute("ROLLBACK");
+    }
+    for (int i = 0; i < 20; ++i) session.query("SELECT " + std::to_string(i));
+  }
+  EXPECT_TRUE(eventually(
+      [&] {
+        m_collector->refresh();
+        return *value(R"(dbkeeper_transactions_total{target="billing",result="rollback"})") >= *rollbacks + 3 &&
+               *value(R"(dbkeeper_statements_total{target="billing",kind="all"})") >= *calls + 20;
+      },
+      5s))
+      << exposition(*m_collector);
+}
+
 TEST_F(PostgresCollectorTest, a_long_statement_is_seen_while_it_runs) {
   m_collector->refresh();
   EXPECT_EQ(value(R"(dbkeeper_long_running_queries{target="billing"})"), 0);
