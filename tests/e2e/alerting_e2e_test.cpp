@@ -183,7 +183,7 @@ TEST(alerting_e2e, alerts_reach_the_webhook_and_dashboards_have_data) {
     for (const auto& panel : dashboard["panels"]) {
       for (const auto& query : panel["targets"]) {
         std::string expr =
-            std::regex_replace(query["expr"].get<std::string>(), std::regex(R"(\$(target|repository))"), ".*");
+            std::regex_replace(query["expr"].get<std::string>(), std::regex(R"(\$(target|repository|instance))"), ".*");
         bool has_data = eventually(
             [&] {
               try {
