@@ -187,6 +187,8 @@ void read_queries(TomlTableReader& target, Target& result, ConfigProblems& probl
   TomlTableReader queries(*table, target.key_path("queries"), problems);
   if (auto threshold = queries.duration("slow_threshold")) result.queries.slow_threshold = *threshold;
   if (auto top_n = queries.integer("top_n", 1, 100)) result.queries.top_n = static_cast<int>(*top_n);
+  if (auto top_tables = queries.integer("top_tables", 0, 100))
+    result.queries.top_tables = static_cast<int>(*top_tables);
   queries.finish();
 }
 

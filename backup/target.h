@@ -28,6 +28,7 @@ struct TargetRetention {
 struct TargetQueries {
   Duration slow_threshold = std::chrono::seconds(1);
   int top_n = 10;
+  int top_tables = 10;  // largest tables exported per database
 };
 
 struct TargetMigrations {

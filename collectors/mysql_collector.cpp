@@ -77,12 +77,38 @@ class MysqlCollector final : public Collector {
              .rows)
       add_gauge(sizes, {{"target", m_target.name}, {"database", row[0].value_or("")}}, number(row[1]));
 
+    auto table_sizes = make_family("table_size_bytes", "Data and index bytes of the largest tables of each database.",
+                                   MetricType::Gauge);
+    auto table_rows =
+        make_family("table_rows_estimate", "Estimated rows of the largest tables of each database.", MetricType::Gauge);
+    if (m_target.queries.top_tables > 0)
+      for (const auto& row :
+           db.query("SELECT table_schema, table_name, data_length, index_length, table_rows FROM (SELECT table_schema, "
+                    "table_name, data_length, index_length, table_rows, ROW_NUMBER() OVER (PARTITION BY table_schema "
+                    "ORDER BY data_length + index_length DESC, table_name) AS place FROM information_schema.tables "
+                    "WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('information_schema', "
+                    "'performance_schema', 'mysql', 'sys')) ranked WHERE place <= " +
+                    std::to_string(m_target.queries.top_tables))
+               .rows) {
+        std::vector<prometheus::ClientMetric::Label> table{
+            {"target", m_target.name}, {"database", row[0].value_or("")}, {"table", row[1].value_or("")}};
+        auto with_part = [&](const char* part) {
+          auto labels = table;
+          labels.push_back({"part", part});
+          return labels;
+        };
+        add_gauge(table_sizes, with_part("data"), number(row[2]));
+        add_gauge(table_sizes, with_part("index"), number(row[3]));
+        add_gauge(table_rows, table, number(row[4]));
+      }
+
     auto hit_ratio = make_family("mysql_innodb_buffer_pool_hit_ratio",
                                  "Share of InnoDB page reads served from the buffer pool (0 to 1).", MetricType::Gauge);
     double requests = status["Innodb_buffer_pool_read_requests"];
     add_gauge(hit_ratio, target_label, requests > 0 ? 1.0 - status["Innodb_buffer_pool_reads"] / requests : 1.0);
 
-    std::vector<prometheus::MetricFamily> families{slow, long_running, connections, sizes, hit_ratio};
+    std::vector<prometheus::MetricFamily> families{slow,        long_running, connections, sizes,
+                                                   table_sizes, table_rows,   hit_ratio};
 
     DatabaseActivity activity;
     if (status.count("Innodb_rows_read")) {

@@ -8,6 +8,7 @@
 #include "backup/engines/postgres_engine.h"
 #include "collectors/database_activity.h"
 #include "collectors/metric_family_builder.h"
+#include "core/error.h"
 #include "collectors/statement_summary.h"
 
 namespace dbkeeper {
@@ -69,6 +70,65 @@ class PostgresCollector final : public Collector {
                                .rows)
       add_gauge(sizes, {{"target", m_target.name}, {"database", row[0].value_or("")}}, number(row[1]));
     families.push_back(sizes);
+
+    // Tables and indexes are per database: each of the target's databases is visited.
+    auto table_sizes = make_family("table_size_bytes", "Data and index bytes of the largest tables of each database.",
+                                   MetricType::Gauge);
+    auto table_rows =
+        make_family("table_rows_estimate", "Estimated rows of the largest tables of each database.", MetricType::Gauge);
+    auto unused =
+        make_family("unused_indexes", "Indexes never scanned since the statistics were reset (unique ones excluded).",
+                    MetricType::Gauge);
+    auto unused_size = make_family("unused_index_size_bytes", "Bytes of the indexes never scanned.", MetricType::Gauge);
+    auto index_ratio =
+        make_family("index_scan_ratio", "Share of table scans that used an index (0 to 1).", MetricType::Gauge);
+    std::vector<std::string> databases = m_target.databases;
+    if (databases.empty()) databases.push_back(options.database);
+    for (const auto& database : databases) {
+      auto per_database = options;
+      per_database.database = database;
+      std::optional<PostgresConnection> other;
+      PostgresConnection* connection = &db;
+      if (database != options.database) {
+        try {
+          connection = &other.emplace(PostgresConnection::connect(per_database));
+        } catch (const Error& e) {
+          spdlog::debug("target '{}': no table statistics of database '{}': {}", m_target.name, database, e.what());
+          continue;
+        }
+      }
+      std::vector<prometheus::ClientMetric::Label> in{{"target", m_target.name}, {"database", database}};
+      if (m_target.queries.top_tables > 0)
+        for (const auto& row :
+             connection
+                 ->query("SELECT n.nspname || '.' || c.relname, pg_table_size(c.oid), pg_indexes_size(c.oid), "
+                         "greatest(c.reltuples, 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', "
+                         "'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY "
+                         "pg_total_relation_size(c.oid) DESC, 1 LIMIT " +
+                         std::to_string(m_target.queries.top_tables))
+                 .rows) {
+          auto table = in;
+          table.push_back({"table", row[0].value_or("")});
+          auto data = table, index = table;
+          data.push_back({"part", "data"});
+          index.push_back({"part", "index"});
+          add_gauge(table_sizes, data, number(row[1]));
+          add_gauge(table_sizes, index, number(row[2]));
+          add_gauge(table_rows, table, number(row[3]));
+        }
+      auto indexes = connection->query(
+          "SELECT count(*), coalesce(sum(pg_relation_size(s.indexrelid)), 0) FROM pg_stat_user_indexes s JOIN "
+          "pg_index i ON i.indexrelid = s.indexrelid WHERE s.idx_scan = 0 AND NOT i.indisunique");
+      add_gauge(unused, in, number(indexes.rows[0][0]));
+      add_gauge(unused_size, in, number(indexes.rows[0][1]));
+      auto scans =
+          connection->query("SELECT coalesce(sum(idx_scan), 0), coalesce(sum(seq_scan), 0) FROM pg_stat_user_tables");
+      double index_scans = number(scans.rows[0][0]), all = index_scans + number(scans.rows[0][1]);
+      if (all > 0) add_gauge(index_ratio, in, index_scans / all);
+    }
+    for (auto* family : {&table_sizes, &table_rows, &unused, &unused_size, &index_ratio})
+      families.push_back(std::move(*family));
 
     DatabaseActivity activity;
     auto totals = db.query(

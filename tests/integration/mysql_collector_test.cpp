@@ -100,6 +100,43 @@ TEST_F(MysqlCollectorTest, statements_are_counted_by_kind) {
   EXPECT_GE(*value(R"(dbkeeper_statements_total{target="shop",kind="other"})"), *others + 5);
 }
 
+TEST_F(MysqlCollectorTest, only_the_largest_tables_are_exported_and_a_growing_one_enters) {
+  auto admin = servers().mariadb.admin();
+  admin.execute("DROP DATABASE IF EXISTS collector_tables");
+  admin.execute("CREATE DATABASE collector_tables");
+  for (int i = 1; i <= 5; ++i) {
+    std::string table = "collector_tables.t" + std::to_string(i);
+    admin.execute("CREATE TABLE " + table + " (id INT PRIMARY KEY, body VARCHAR(200)) ENGINE=InnoDB");
+    admin.execute("INSERT INTO " + table + " SELECT seq, REPEAT('x', 200) FROM collector_tables.seq_1_to_" +
+                  std::to_string(i * 400));
+    admin.execute("ANALYZE TABLE " + table);
+  }
+  m_target.queries.top_tables = 3;
+  CollectorSettings settings;
+  settings.timeout = 5s;
+  auto collector = make_mysql_collector(CollectorContext{&m_target, {}, nullptr, settings, {}});
+  auto listed = [&] {
+    collector->refresh();
+    auto text = exposition(*collector);
+    std::vector<std::string> tables;
+    for (int i = 1; i <= 5; ++i)
+      if (sample_value(text, R"(dbkeeper_table_size_bytes{target="shop",database="collector_tables",table="t)" +
+                                 std::to_string(i) + R"(",part="data"})"))
+        tables.push_back("t" + std::to_string(i));
+    return tables;
+  };
+  EXPECT_EQ(listed(), (std::vector<std::string>{"t3", "t4", "t5"}));
+  admin.execute(
+      "INSERT INTO collector_tables.t1 SELECT seq + 1000, REPEAT('y', 200) FROM collector_tables.seq_1_to_6000");
+  admin.execute("ANALYZE TABLE collector_tables.t1");
+  // t1 is now the largest; t3 dropped out, and its series with it.
+  EXPECT_EQ(listed(), (std::vector<std::string>{"t1", "t4", "t5"}));
+  EXPECT_GT(*sample_value(exposition(*collector),
+                          R"(dbkeeper_table_rows_estimate{target="shop",database="collector_tables",table="t1"})"),
+            3000);
+  admin.execute("DROP DATABASE collector_tables");
+}
+
 TEST_F(MysqlCollectorTest, exports_sizes_connections_ratio_and_digests) {
   m_collector->refresh();
   auto text = exposition(*m_collector);

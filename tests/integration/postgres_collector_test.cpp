@@ -122,6 +122,57 @@ TEST_F(PostgresCollectorTest, transactions_and_statements_are_counted) {
       << exposition(*m_collector);
 }
 
+TEST_F(PostgresCollectorTest, an_unused_index_is_counted_until_a_scan_uses_it_and_large_tables_are_listed) {
+  create_postgres_fixture("collector_indexes");
+  {
+    auto admin = servers().postgres.admin("collector_indexes");
+    admin.execute("CREATE TABLE events (id int PRIMARY KEY, kind text, body text)");
+    admin.execute("INSERT INTO events SELECT g, 'kind ' || (g % 7), repeat('x', 300) FROM generate_series(1, 20000) g");
+    admin.execute("CREATE INDEX events_kind ON events (kind)");
+    admin.execute("ANALYZE events");
+  }
+  m_target.databases = {"postgres", "collector_indexes"};
+  m_target.queries.top_tables = 2;
+  CollectorSettings settings;
+  settings.timeout = 5s;
+  auto collector = make_postgres_collector(CollectorContext{&m_target, {}, nullptr, settings, {}});
+  std::string unused = R"(dbkeeper_unused_indexes{target="billing",database="collector_indexes"})";
+  collector->refresh();
+  auto text = exposition(*collector);
+  auto before = sample_value(text, unused);
+  ASSERT_TRUE(before.has_value()) << text;
+  EXPECT_GE(*before, 1);
+  EXPECT_GT(*sample_value(text, R"(dbkeeper_unused_index_size_bytes{target="billing",database="collector_indexes"})"),
+            0);
+  // The largest table is listed, and no more tables than asked for.
+  EXPECT_TRUE(sample_value(
+      text,
+      R"(dbkeeper_table_size_bytes{target="billing",database="collector_indexes",table="public.events",part="data"})"))
+      << text;
+  std::size_t listed = 0;
+  for (std::size_t at = 0;
+       (at = text.find("dbkeeper_table_rows_estimate{target=\"billing\",database=\"collector_indexes\"", at)) !=
+       std::string::npos;
+       ++at)
+    ++listed;
+  EXPECT_EQ(listed, 2u) << text;
+  {
+    auto reader = servers().postgres.admin("collector_indexes");
+    reader.execute("SET enable_seqscan = off");
+    reader.query("SELECT count(*) FROM events WHERE kind = 'kind 3'");
+  }
+  EXPECT_TRUE(eventually(
+      [&] {
+        collector->refresh();
+        return sample_value(exposition(*collector), unused) == *before - 1;
+      },
+      5s))
+      << exposition(*collector);
+  EXPECT_GT(*sample_value(exposition(*collector),
+                          R"(dbkeeper_index_scan_ratio{target="billing",database="collector_indexes"})"),
+            0);
+}
+
 TEST_F(PostgresCollectorTest, a_long_statement_is_seen_while_it_runs) {
   m_collector->refresh();
   EXPECT_EQ(value(R"(dbkeeper_long_running_queries{target="billing"})"), 0);
