@@ -8,8 +8,8 @@
 #include "backup/engines/postgres_engine.h"
 #include "collectors/database_activity.h"
 #include "collectors/metric_family_builder.h"
-#include "core/error.h"
 #include "collectors/statement_summary.h"
+#include "core/error.h"
 
 namespace dbkeeper {
 namespace {
@@ -172,6 +172,12 @@ class PostgresCollector final : public Collector {
     auto statements =
         make_family("statement_mean_seconds",
                     "Mean execution time of the slowest statements (top N by mean), by queryid.", MetricType::Gauge);
+    // PostgreSQL 15 keeps no latency histograms: the slowest call and the spread are what exists.
+    auto slowest = make_family("statement_max_seconds", "Slowest call of the same statements.", MetricType::Gauge);
+    auto spread = make_family("statement_stddev_seconds",
+                              "Standard deviation of the execution time of the same "
+                              "statements (the largest over the users and databases that ran one).",
+                              MetricType::Gauge);
     if (!db.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").empty()) {
       std::map<std::string, StatementSample> current;
       for (const auto& row : db.query("SELECT queryid::text || '/' || userid::text || '/' || dbid::text, calls, "
@@ -192,8 +198,12 @@ class PostgresCollector final : public Collector {
       m_previous = std::move(current);
       m_has_baseline = true;
       activity.statements = {{"all", calls}};  // pg_stat_statements cannot tell kinds apart
-      for (const auto& row : db.query(postgres_top_statements_sql(m_target.queries.top_n)).rows)
-        add_gauge(statements, {{"target", m_target.name}, {"digest", row[0].value_or("")}}, number(row[1]));
+      for (const auto& row : db.query(postgres_top_statements_sql(m_target.queries.top_n)).rows) {
+        std::vector<prometheus::ClientMetric::Label> digest{{"target", m_target.name}, {"digest", row[0].value_or("")}};
+        add_gauge(statements, digest, number(row[1]));
+        add_gauge(slowest, digest, number(row[5]));
+        add_gauge(spread, digest, number(row[6]));
+      }
       add_counter(slow, target_label, m_slow_total);
     } else if (!m_said_no_extension) {
       spdlog::info(
@@ -204,6 +214,8 @@ class PostgresCollector final : public Collector {
     }
     families.push_back(slow);
     families.push_back(statements);
+    families.push_back(slowest);
+    families.push_back(spread);
     for (auto& family : activity_families(m_target.name, activity)) families.push_back(std::move(family));
 
     std::lock_guard lock(m_mutex);

@@ -16,15 +16,17 @@ StatementSummary summary(const std::vector<SqlValue>& row) {
 
 std::string mysql_top_statements_sql(int limit) {
   return "SELECT DIGEST, SUM(SUM_TIMER_WAIT) / GREATEST(SUM(COUNT_STAR), 1) / 1e12 AS mean_seconds, SUM(COUNT_STAR), "
-         "MIN(DIGEST_TEXT), GROUP_CONCAT(DISTINCT COALESCE(SCHEMA_NAME, '(none)') ORDER BY SCHEMA_NAME) "
-         "FROM performance_schema.events_statements_summary_by_digest WHERE DIGEST IS NOT NULL "
+         "MIN(DIGEST_TEXT), GROUP_CONCAT(DISTINCT COALESCE(SCHEMA_NAME, '(none)') ORDER BY SCHEMA_NAME), "
+         "MAX(MAX_TIMER_WAIT) / 1e12, NULL FROM performance_schema.events_statements_summary_by_digest WHERE DIGEST IS "
+         "NOT NULL "
          "GROUP BY DIGEST ORDER BY mean_seconds DESC LIMIT " +
          std::to_string(limit);
 }
 
 std::string postgres_top_statements_sql(int limit) {
   return "SELECT s.queryid::text, sum(s.total_exec_time) / greatest(sum(s.calls), 1) / 1000 AS mean_seconds, "
-         "sum(s.calls), min(s.query), string_agg(DISTINCT d.datname, ',') FROM pg_stat_statements s "
+         "sum(s.calls), min(s.query), string_agg(DISTINCT d.datname, ','), max(s.max_exec_time) / 1000, "
+         "max(s.stddev_exec_time) / 1000 FROM pg_stat_statements s "
          "LEFT JOIN pg_database d ON d.oid = s.dbid WHERE s.queryid IS NOT NULL GROUP BY s.queryid "
          "ORDER BY mean_seconds DESC LIMIT " +
          std::to_string(limit);

@@ -147,6 +147,14 @@ TEST_F(MysqlCollectorTest, exports_sizes_connections_ratio_and_digests) {
   EXPECT_GE(ratio, 0);
   EXPECT_LE(ratio, 1);
   EXPECT_NE(text.find("dbkeeper_statement_mean_seconds{target=\"shop\",digest=\""), std::string::npos) << text;
+  // Beside each mean, the slowest call of the same digest, never below it.
+  auto at = text.find("dbkeeper_statement_mean_seconds{target=\"shop\",digest=\"");
+  ASSERT_NE(at, std::string::npos);
+  auto series = text.substr(at, text.find(' ', at) - at);
+  auto digest = series.substr(series.find("digest="));
+  auto slowest = sample_value(text, "dbkeeper_statement_max_seconds{target=\"shop\"," + digest);
+  ASSERT_TRUE(slowest.has_value()) << text;
+  EXPECT_GE(*slowest * 1.000001, *sample_value(text, series)) << digest;
   // The digest text never appears, only its hash.
   EXPECT_EQ(text.find("SELECT"), std::string::npos);
 }

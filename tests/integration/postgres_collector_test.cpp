@@ -57,6 +57,14 @@ TEST_F(PostgresCollectorTest, slow_statements_raise_the_counter_from_deltas) {
   EXPECT_EQ(value(R"(dbkeeper_slow_queries_total{target="billing"})"), 2);
   auto text = exposition(*m_collector);
   EXPECT_NE(text.find("dbkeeper_statement_mean_seconds{target=\"billing\",digest=\""), std::string::npos) << text;
+  // Beside each mean, the slowest call of the same digest, never below it.
+  auto at = text.find("dbkeeper_statement_mean_seconds{target=\"billing\",digest=\"");
+  ASSERT_NE(at, std::string::npos);
+  auto series = text.substr(at, text.find(' ', at) - at);
+  auto digest = series.substr(series.find("digest="));
+  auto slowest = sample_value(text, "dbkeeper_statement_max_seconds{target=\"billing\"," + digest);
+  ASSERT_TRUE(slowest.has_value()) << text;
+  EXPECT_GE(*slowest * 1.000001, *sample_value(text, series)) << digest;
   EXPECT_EQ(text.find("pg_sleep"), std::string::npos);
 }
 
