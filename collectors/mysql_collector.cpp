@@ -57,14 +57,19 @@ class MysqlCollector final : public Collector {
     add_gauge(long_running, target_label, number(db.query(running_sql).scalar()));
 
     auto connections = make_family("connections", "Client connections by state.", MetricType::Gauge);
-    std::map<std::string, double> by_state{{"active", 0}, {"idle", 0}, {"other", 0}};
+    // The state names PostgreSQL uses: a sleeping session with an open
+    // InnoDB transaction is idle in transaction (it holds locks and old row versions).
+    std::map<std::string, double> by_state{{"active", 0}, {"idle", 0}, {"idle_in_transaction", 0}, {"other", 0}};
     for (const auto& row :
-         db.query("SELECT COMMAND, COUNT(*) FROM information_schema.PROCESSLIST GROUP BY COMMAND").rows) {
+         db.query("SELECT p.COMMAND, t.trx_mysql_thread_id IS NOT NULL, COUNT(*) FROM information_schema.PROCESSLIST "
+                  "p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID GROUP BY 1, 2")
+             .rows) {
       std::string command = row[0].value_or("");
-      std::string state = command == "Sleep"                             ? "idle"
+      bool in_transaction = row[1].value_or("0") == "1";
+      std::string state = command == "Sleep" ? (in_transaction ? "idle_in_transaction" : "idle")
                           : (command == "Query" || command == "Execute") ? "active"
                                                                          : "other";
-      by_state[state] += number(row[1]);
+      by_state[state] += number(row[2]);
     }
     for (const auto& [state, count] : by_state)
       add_gauge(connections, {{"target", m_target.name}, {"state", state}}, count);

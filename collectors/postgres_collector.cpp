@@ -50,7 +50,8 @@ class PostgresCollector final : public Collector {
     families.push_back(long_running);
 
     auto connections = make_family("connections", "Client connections by state.", MetricType::Gauge);
-    std::map<std::string, double> by_state{{"active", 0}, {"idle", 0}, {"idle_in_transaction", 0}};
+    // The same state names as MariaDB/MySQL: what is not one of these three is "other".
+    std::map<std::string, double> by_state{{"active", 0}, {"idle", 0}, {"idle_in_transaction", 0}, {"other", 0}};
     for (const auto& row : db.query("SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity WHERE "
                                     "backend_type = 'client backend' GROUP BY 1")
                                .rows) {
@@ -58,6 +59,7 @@ class PostgresCollector final : public Collector {
       for (auto& c : state)
         if (c == ' ') c = '_';
       if (state.starts_with("idle_in_transaction")) state = "idle_in_transaction";
+      if (!by_state.count(state)) state = "other";
       by_state[state] += number(row[1]);
     }
     for (const auto& [state, count] : by_state)

@@ -137,6 +137,28 @@ TEST_F(MysqlCollectorTest, only_the_largest_tables_are_exported_and_a_growing_on
   admin.execute("DROP DATABASE collector_tables");
 }
 
+TEST_F(MysqlCollectorTest, a_session_sleeping_in_a_transaction_is_idle_in_transaction) {
+  m_collector->refresh();
+  auto before = value(R"(dbkeeper_connections{target="shop",state="idle_in_transaction"})");
+  ASSERT_TRUE(before.has_value()) << exposition(*m_collector);
+  auto session = MysqlConnection::connect(servers().mariadb.user_options());
+  // A write registers the transaction with InnoDB (a plain read may not, until it locks).
+  session.execute("START TRANSACTION");
+  session.execute("UPDATE collector_fixture.customers SET name = name WHERE id = 1");
+  // information_schema.INNODB_TRX is a cache InnoDB refreshes every 0.1 s.
+  auto idle_in_transaction = [&](double expected) {
+    return eventually(
+        [&] {
+          m_collector->refresh();
+          return value(R"(dbkeeper_connections{target="shop",state="idle_in_transaction"})") == expected;
+        },
+        3s);
+  };
+  EXPECT_TRUE(idle_in_transaction(*before + 1)) << exposition(*m_collector);
+  session.execute("COMMIT");
+  EXPECT_TRUE(idle_in_transaction(*before)) << exposition(*m_collector);
+}
+
 TEST_F(MysqlCollectorTest, exports_sizes_connections_ratio_and_digests) {
   m_collector->refresh();
   auto text = exposition(*m_collector);

@@ -181,6 +181,20 @@ TEST_F(PostgresCollectorTest, an_unused_index_is_counted_until_a_scan_uses_it_an
             0);
 }
 
+TEST_F(PostgresCollectorTest, a_session_sleeping_in_a_transaction_is_idle_in_transaction) {
+  m_collector->refresh();
+  auto before = value(R"(dbkeeper_connections{target="billing",state="idle_in_transaction"})");
+  ASSERT_TRUE(before.has_value()) << exposition(*m_collector);
+  EXPECT_TRUE(value(R"(dbkeeper_connections{target="billing",state="other"})").has_value());
+  auto session = servers().postgres.admin();
+  session.execute("BEGIN");
+  session.execute("SELECT 1");
+  m_collector->refresh();
+  EXPECT_EQ(value(R"(dbkeeper_connections{target="billing",state="idle_in_transaction"})"), *before + 1)
+      << exposition(*m_collector);
+  session.execute("COMMIT");
+}
+
 TEST_F(PostgresCollectorTest, a_long_statement_is_seen_while_it_runs) {
   m_collector->refresh();
   EXPECT_EQ(value(R"(dbkeeper_long_running_queries{target="billing"})"), 0);
