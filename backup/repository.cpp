@@ -412,18 +412,31 @@ std::vector<std::string> Repository::targets() const {
   return names;
 }
 
-void Repository::delete_backup(const BackupEntry& entry) const {
-  const auto& store = store_of(entry.manifest.target);
-  std::string prefix = entry.manifest.target + "/backups/" + entry.manifest.id + "/";
+void delete_stored_backup(Storage& storage, const std::string& target, const std::string& id) {
+  std::string prefix = target + "/backups/" + id + "/";
   // Marked first, then the manifests: from then on it is no backup, and a
-  // deletion cut short is finished by the next backup or prune.
-  write_object(*store.storage, prefix + k_deleting, "");
-  store.storage->remove({prefix + k_manifest, prefix + k_manifest_copy});
+  // deletion cut short is finished later (finish_stored_deletions).
+  write_object(storage, prefix + k_deleting, "");
+  storage.remove({prefix + k_manifest, prefix + k_manifest_copy});
   std::vector<std::string> rest;
-  for (const auto& object : store.storage->list(prefix))
+  for (const auto& object : storage.list(prefix))
     if (object.key != prefix + k_deleting) rest.push_back(object.key);
-  store.storage->remove(rest);
-  store.storage->remove({prefix + k_deleting});
+  storage.remove(rest);
+  storage.remove({prefix + k_deleting});
+}
+
+std::size_t finish_stored_deletions(Storage& storage, const std::string& target) {
+  std::size_t finished = 0;
+  for (const auto& [id, objects] : stored_backups(storage, target))
+    if (objects.count(k_deleting)) {
+      delete_stored_backup(storage, target, id);
+      ++finished;
+    }
+  return finished;
+}
+
+void Repository::delete_backup(const BackupEntry& entry) const {
+  delete_stored_backup(*store_of(entry.manifest.target).storage, entry.manifest.target, entry.manifest.id);
 }
 
 void Repository::record_verification(const BackupEntry& entry, const VerificationRecord& record) const {

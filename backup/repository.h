@@ -210,6 +210,13 @@ std::vector<BackupEntry> backups_in(const Storage& storage, const std::string& t
                                     const std::function<std::string(const ObjectInfo&)>& read,
                                     std::vector<std::string>* problems);
 
+// Deletes backup `id` of `target` from `storage` crash-safely: a .deleting
+// marker first (from then on it is no backup), then the manifests, then
+// the rest. finish_stored_deletions() completes those cut short; it
+// returns how many.
+void delete_stored_backup(Storage& storage, const std::string& target, const std::string& id);
+std::size_t finish_stored_deletions(Storage& storage, const std::string& target);
+
 // "20261125T174000Z": sortable, UTC, one per second.
 std::string backup_id_for(TimePoint time);
 

@@ -81,6 +81,8 @@ StagedBackup stage_backup(const Storage& storage, const std::string& target, con
 
 std::vector<RetentionDecision> prune_copies(Storage& storage, const std::string& target, const RetentionPolicy& policy,
                                             TimePoint now, bool dry_run) {
+  // Deletions a crash or an outage cut short are finished first.
+  if (!dry_run) finish_stored_deletions(storage, target);
   std::vector<std::string> problems;
   auto copies = list_copied_backups(storage, target, &problems);
   // An unreadable manifest could be a full backup whose incrementals would look orphaned.
@@ -95,11 +97,7 @@ std::vector<RetentionDecision> prune_copies(Storage& storage, const std::string&
       continue;
     }
     if (dry_run) continue;
-    std::string prefix = target + "/backups/" + copies[i].manifest.id + "/";
-    storage.remove({prefix + "manifest.json"});
-    std::vector<std::string> rest;
-    for (const auto& object : storage.list(prefix)) rest.push_back(object.key);
-    storage.remove(rest);
+    delete_stored_backup(storage, target, copies[i].manifest.id);
   }
   // Segments by their record's name: "<log file>.json" beside "<log file>.zst".
   std::vector<LogSegment> segments;

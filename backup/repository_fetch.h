@@ -41,9 +41,10 @@ StagedBackup stage_backup(const Storage& storage, const std::string& target, con
                           const std::filesystem::path& local_root, std::optional<TimePoint> until = std::nullopt);
 
 // Applies `policy` to the copies of `target` in `storage` (retention is per
-// repository): a backup goes manifest first, so it stops being a backup
-// before its data goes; then the archived log segments no kept full backup
-// needs. With `dry_run` it only decides. Backups and segments, in order.
+// repository): deletions cut short are finished, each backup goes as
+// delete_stored_backup() deletes it (it stops being a backup before its
+// data goes), then the archived log segments no kept full backup needs.
+// With `dry_run` it only decides. Backups and segments, in order.
 std::vector<RetentionDecision> prune_copies(Storage& storage, const std::string& target, const RetentionPolicy& policy,
                                             TimePoint now, bool dry_run);
 

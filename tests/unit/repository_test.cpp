@@ -384,3 +384,36 @@ TEST(backup_collector, exports_the_period_each_scheduled_backup_type_is_judged_b
 
 }  // namespace
 }  // namespace dbkeeper
+
+#include "backup/repository_fetch.h"
+
+namespace dbkeeper {
+namespace {
+
+TEST(prune_copies, a_copy_deletion_cut_short_is_never_listed_and_is_finished_by_the_next_prune) {
+  TempDir dir;
+  Repository local(dir.path() / "local");
+  StorageSettings settings;
+  settings.driver = "posix";
+  settings.path = dir.path() / "copies";
+  auto copies = open_storage(settings);
+  for (const char* id : {"20261125T174000Z", "20261125T174100Z"}) {
+    write_object(*copies, std::string("shop/backups/") + id + "/shop.sql.zst", "data");
+    auto manifest = manifest_for(id);
+    manifest.target = "shop";
+    write_object(*copies, std::string("shop/backups/") + id + "/manifest.copy.json", manifest_to_json(manifest));
+    write_object(*copies, std::string("shop/backups/") + id + "/manifest.json", manifest_to_json(manifest));
+  }
+  // Cut short right after its manifest went: the copy of the manifest must not bring it back.
+  write_object(*copies, "shop/backups/20261125T174000Z/.deleting", "");
+  copies->remove({"shop/backups/20261125T174000Z/manifest.json"});
+  auto listed = list_copied_backups(*copies, "shop");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].manifest.id, "20261125T174100Z");
+  prune_copies(*copies, "shop", RetentionPolicy{}, parse_utc("2026-11-26T00:00:00.000Z"), false);
+  EXPECT_TRUE(copies->list("shop/backups/20261125T174000Z/").empty()) << "the cut deletion was not finished";
+  EXPECT_EQ(list_copied_backups(*copies, "shop").size(), 1u);
+}
+
+}  // namespace
+}  // namespace dbkeeper
